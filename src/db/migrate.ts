@@ -1,0 +1,67 @@
+/**
+ * Schema migrations: graphile-worker's own schema first (our SQL enqueues jobs
+ * through graphile_worker.add_job), then our committed migrations in `sql/committed`
+ * through graphile-migrate. Both are idempotent: a second run is a no-op, and both
+ * take an advisory lock, so concurrent starts do not race.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Logger as GraphileLogger } from "@graphile/logger";
+import { migrate as graphileMigrate } from "graphile-migrate";
+import { runMigrations as runWorkerMigrations } from "graphile-worker";
+import type pg from "pg";
+import type { Logger } from "../log.ts";
+
+export const SQL_DIR = resolve(fileURLToPath(import.meta.url), "../../../sql");
+
+export async function migrate(connectionString: string, logger: Logger): Promise<void> {
+  const log = logger.child({ component: "migrate" });
+  await runWorkerMigrations({ connectionString, logger: workerLogger(log) });
+  await graphileMigrate({
+    connectionString,
+    migrationsFolder: SQL_DIR,
+    logger: new GraphileLogger((scope) => (level, message) => {
+      log[level === "error" ? "error" : level === "warning" ? "warn" : "info"]({ scope }, message);
+    }),
+  });
+}
+
+export interface MigrationStatus {
+  /** Hash of the last committed migration file shipped with this build. */
+  expected: string | null;
+  /** Hash of the last migration applied to the database (null: none). */
+  applied: string | null;
+  current: boolean;
+}
+
+/** Whether the database carries every migration of this build (for /health/ready). */
+export async function migrationStatus(client: pg.ClientBase): Promise<MigrationStatus> {
+  const expected = await lastCommittedHash();
+  const { rows } = await client.query<{ hash: string }>(
+    `select hash from graphile_migrate.migrations order by filename desc limit 1`,
+  );
+  const applied = rows[0]?.hash ?? null;
+  return { expected, applied, current: expected !== null && expected === applied };
+}
+
+let lastHash: Promise<string | null> | undefined;
+function lastCommittedHash(): Promise<string | null> {
+  lastHash ??= (async () => {
+    const dir = resolve(SQL_DIR, "committed");
+    const files = (await readdir(dir)).filter((f) => /^\d+(-[-\w]+)?\.sql$/.test(f)).sort();
+    const last = files.at(-1);
+    if (!last) return null;
+    const text = await readFile(resolve(dir, last), "utf8");
+    return /^--! Hash: (\S+)$/m.exec(text)?.[1] ?? null;
+  })();
+  return lastHash;
+}
+
+function workerLogger(log: Logger) {
+  // graphile-worker takes its own Logger class; route it into ours.
+  return new GraphileLogger((scope) => (level, message, meta) => {
+    const fn = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
+    log[fn]({ scope, meta }, message);
+  });
+}
