@@ -41,9 +41,10 @@ await cluster.stop();
 
 // A plain closing line that any CI log reader understands.
 const plain = stripVTControlCharacters(output);
-const count = (re: RegExp) => Number(re.exec(plain)?.[1] ?? 0);
-const passed = count(/(\d+) tests? passed/);
-const failed = count(/(\d+) tests? failed/) + count(/(\d+) uncaught exceptions?/);
-const skipped = count(/(\d+) tests? skipped/) + count(/(\d+) tests? todo/);
+// ava prints one line per test: ✔ passed, ✘ failed, - skipped or todo.
+const lines = (re: RegExp) => plain.match(re)?.length ?? 0;
+const passed = lines(/^\s*✔/gm);
+const failed = lines(/^\s*✘/gm);
+const skipped = lines(/^\s*- \[(skip|todo)\]/gm);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(code);

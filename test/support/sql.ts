@@ -1,0 +1,122 @@
+/**
+ * Small helpers for tests that speak SQL to a test database, as an operator would.
+ */
+import { randomUUID } from "node:crypto";
+import type { ExecutionContext, TestFn } from "ava";
+import pg from "pg";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export interface DbContext {
+  db: TestDatabase;
+  pool: pg.Pool;
+}
+
+/** Gives the test file its own database (cloned from the template) and a pool on it. */
+export function useDatabase<T extends DbContext>(test: TestFn<T>): void {
+  test.before(async (t) => {
+    const db = await createTestDatabase();
+    const pool = new pg.Pool({ connectionString: db.url, max: 6 });
+    pool.on("error", () => {}); // a dropped idle client must not crash the file
+    t.context.db = db;
+    t.context.pool = pool;
+  });
+  test.after.always(async (t) => {
+    await t.context.pool?.end();
+    await t.context.db?.drop();
+  });
+}
+
+/** Runs `fn` in a transaction on its own client; commits, or rolls back and rethrows. */
+export async function tx<R>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+  const client = await pool.connect();
+  try {
+    await client.query("begin");
+    const result = await fn(client);
+    await client.query("commit");
+    return result;
+  } catch (error) {
+    await client.query("rollback").catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export interface PgError extends Error {
+  code?: string;
+  hint?: string;
+  constraint?: string;
+}
+
+/** Asserts that `promise` fails with SQLSTATE `code` and returns the error. */
+export async function rejectsWith(
+  t: ExecutionContext,
+  promise: Promise<unknown>,
+  code: string,
+  message?: RegExp,
+): Promise<PgError> {
+  const error = (await t.throwsAsync(promise)) as PgError | undefined;
+  t.is(error?.code, code, `expected SQLSTATE ${code}, got ${error?.code}: ${error?.message}`);
+  if (message) t.regex(error?.message ?? "", message);
+  return error as PgError;
+}
+
+export const uid = () => randomUUID();
+export const acct = () => `acct_${randomUUID().replaceAll("-", "").slice(0, 16)}`;
+
+type Queryable = Pick<pg.PoolClient, "query">;
+
+export async function insertBuyer(q: Queryable): Promise<string> {
+  const { rows } = await q.query<{ id: string }>(
+    "insert into settle.buyers (email) values ($1) returning id",
+    [`b-${uid()}@example.com`],
+  );
+  return rows[0]!.id;
+}
+
+export async function insertSeller(q: Queryable): Promise<string> {
+  const { rows } = await q.query<{ id: string }>(
+    "insert into settle.sellers (stripe_account_id, name) values ($1, 'A seller') returning id",
+    [acct()],
+  );
+  return rows[0]!.id;
+}
+
+export interface Item {
+  sellerId: string;
+  amount: number;
+  platformFee?: number;
+}
+
+/** An order and its items in one transaction (the total is checked at commit). */
+export async function insertOrder(
+  pool: pg.Pool,
+  buyerId: string,
+  items: Item[],
+  currency = "EUR",
+): Promise<{ orderId: string; itemIds: string[] }> {
+  return tx(pool, async (c) => {
+    const total = items.reduce((s, i) => s + i.amount, 0);
+    const { rows } = await c.query<{ id: string }>(
+      "insert into settle.orders (buyer_id, currency, total_amount) values ($1, $2, $3) returning id",
+      [buyerId, currency, total],
+    );
+    const orderId = rows[0]!.id;
+    const itemIds: string[] = [];
+    for (const item of items) {
+      const r = await c.query<{ id: string }>(
+        "insert into settle.order_items (order_id, seller_id, amount, platform_fee) values ($1, $2, $3, $4) returning id",
+        [orderId, item.sellerId, item.amount, item.platformFee ?? 0],
+      );
+      itemIds.push(r.rows[0]!.id);
+    }
+    return { orderId, itemIds };
+  });
+}
+
+/** Moves an order along the given statuses, one legal UPDATE each. */
+export async function moveOrder(pool: pg.Pool, orderId: string, ...statuses: string[]) {
+  for (const status of statuses) {
+    await pool.query("update settle.orders set status = $2 where id = $1", [orderId, status]);
+  }
+}
