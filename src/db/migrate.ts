@@ -9,7 +9,8 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Logger as GraphileLogger } from "@graphile/logger";
 import { migrate as graphileMigrate } from "graphile-migrate";
-import { runMigrations as runWorkerMigrations } from "graphile-worker";
+import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
+import { runMigrations as runWorkerMigrations, Logger as WorkerLogger } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "../log.ts";
 
@@ -25,6 +26,10 @@ export async function migrate(connectionString: string, logger: Logger): Promise
       log[level === "error" ? "error" : level === "warning" ? "warn" : "info"]({ scope }, message);
     }),
   });
+  // graphile-migrate keeps its pool a moment after use and calls process.exit(1) if
+  // an idle connection of it is terminated (a database dropped or restarted right
+  // after migrating). Close it now: a finished migration must not be able to kill us.
+  clearAllPools();
 }
 
 export interface MigrationStatus {
@@ -58,9 +63,9 @@ function lastCommittedHash(): Promise<string | null> {
   return lastHash;
 }
 
-function workerLogger(log: Logger) {
-  // graphile-worker takes its own Logger class; route it into ours.
-  return new GraphileLogger((scope) => (level, message, meta) => {
+/** graphile-worker takes its own Logger class; route it into ours. */
+export function workerLogger(log: Logger): WorkerLogger {
+  return new WorkerLogger((scope) => (level, message, meta) => {
     const fn = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
     log[fn]({ scope, meta }, message);
   });

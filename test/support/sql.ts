@@ -13,7 +13,7 @@ export interface DbContext {
 
 /** Gives the test file its own database (cloned from the template) and a pool on it. */
 export function useDatabase<T extends DbContext>(test: TestFn<T>): void {
-  test.before(async (t) => {
+  test.serial.before(async (t) => {
     const db = await createTestDatabase();
     const pool = new pg.Pool({ connectionString: db.url, max: 6 });
     pool.on("error", () => {}); // a dropped idle client must not crash the file
