@@ -1,5 +1,5 @@
 --! Previous: sha1:d978d54b5ceeac5a3e8babe4754aca09be4666d0
---! Hash: sha1:e2e222f51e3b6ed2b39362448b34d76b20a86e34
+--! Hash: sha1:9d2bbc7b41da90df32e58afdd60feaa8d35ecd66
 --! Message: money invariants
 
 /*
@@ -16,6 +16,9 @@
  * intermediate state (an order inserted before its items) as long as it commits a
  * consistent one. Each check first locks the row it sums under (order or transfer),
  * so two transactions cannot both pass against each other's stale totals.
+ * The trigger functions are SECURITY DEFINER: before PostgreSQL 18 a deferred
+ * trigger runs at COMMIT as whatever role is current then, e.g. an API role that
+ * wrote through a SECURITY DEFINER function and may read none of these tables.
  */
 
 create function settle_private.assert_order_total(p_order_id uuid) returns void
@@ -142,7 +145,8 @@ $$;
 /* Trigger glue: which rows' sums a changed row can affect. */
 
 create function settle_private.tg_orders__check_money() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform settle_private.assert_order_total(NEW.id);
@@ -155,7 +159,8 @@ create constraint trigger _800_check_money after insert or update of total_amoun
   for each row execute function settle_private.tg_orders__check_money();
 
 create function settle_private.tg_order_items__check_money() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   r record;
@@ -178,7 +183,8 @@ create constraint trigger _800_check_money after insert or update or delete on s
   for each row execute function settle_private.tg_order_items__check_money();
 
 create function settle_private.tg_refunds__check_money() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform settle_private.assert_refunds_within_total(NEW.order_id);
@@ -191,7 +197,8 @@ create constraint trigger _800_check_money after insert or update of amount, sta
   for each row execute function settle_private.tg_refunds__check_money();
 
 create function settle_private.tg_seller_transfers__check_money() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform settle_private.assert_transfers_within_share(NEW.order_id, NEW.seller_id);
@@ -205,7 +212,8 @@ create constraint trigger _800_check_money
   for each row execute function settle_private.tg_seller_transfers__check_money();
 
 create function settle_private.tg_transfer_reversals__check_money() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 begin
   perform settle_private.assert_reversals_within_transfer(NEW.seller_transfer_id);

@@ -1,5 +1,5 @@
---! Previous: sha1:e2e222f51e3b6ed2b39362448b34d76b20a86e34
---! Hash: sha1:b8f5839d0b57cd822479e26e3e0becfd6625369f
+--! Previous: sha1:9d2bbc7b41da90df32e58afdd60feaa8d35ecd66
+--! Hash: sha1:f5eeb5f236b879b27658b7f05ba0d40e0e745ba8
 --! Message: subscription gate
 
 /*
@@ -11,7 +11,8 @@
  * only one that can break the rule.
  */
 create function settle_private.tg_subscriptions__require_paid_period() returns trigger
-language plpgsql
+language plpgsql security definer
+set search_path = pg_catalog, pg_temp
 as $$
 declare
   s record;

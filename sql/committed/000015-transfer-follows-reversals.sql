@@ -1,5 +1,5 @@
---! Previous: sha1:b8f5839d0b57cd822479e26e3e0becfd6625369f
---! Hash: sha1:f3b34dcfec19e915009cfd24b1c0f7c786fb037b
+--! Previous: sha1:f5eeb5f236b879b27658b7f05ba0d40e0e745ba8
+--! Hash: sha1:22fb87422819648374ff7dcefa041a9c9c6456f4
 --! Message: transfer follows reversals
 
 /*

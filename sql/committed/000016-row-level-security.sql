@@ -1,5 +1,5 @@
---! Previous: sha1:f3b34dcfec19e915009cfd24b1c0f7c786fb037b
---! Hash: sha1:4db490915a5e969c69a1abb7c698b619a0bd7d27
+--! Previous: sha1:22fb87422819648374ff7dcefa041a9c9c6456f4
+--! Hash: sha1:36c5ceb9bf8c11a7213fcb79c19e62500fde9589
 --! Message: row level security
 
 /*

@@ -1,5 +1,5 @@
---! Previous: sha1:4db490915a5e969c69a1abb7c698b619a0bd7d27
---! Hash: sha1:8f16ebb64f1a9b120fc4954d5de2a9dbc05043bd
+--! Previous: sha1:36c5ceb9bf8c11a7213fcb79c19e62500fde9589
+--! Hash: sha1:f58e076aab69b082c277fc515c76ff7db7878607
 --! Message: api functions
 
 /*

@@ -1,5 +1,5 @@
---! Previous: sha1:8f16ebb64f1a9b120fc4954d5de2a9dbc05043bd
---! Hash: sha1:d7f9315bdfc6945dc907b6665bdfdbad2e14c592
+--! Previous: sha1:f58e076aab69b082c277fc515c76ff7db7878607
+--! Hash: sha1:b39de3ea179e6903fc19dcb92c1f5ad4f62fea32
 --! Message: ops views
 
 /*
