@@ -6,8 +6,18 @@ import { pino } from "pino";
  * (Default: info; silent under the test runner unless LOG_LEVEL says otherwise.)
  */
 export const logger = pino({
-  level: process.env.LOG_LEVEL ?? (process.env.SETTLE_TEST_RUN ? "silent" : "info"),
+  level: initialLevel(process.env.LOG_LEVEL),
   base: { service: "settle" },
 });
+
+/**
+ * This module is imported before the configuration is validated, and pino throws
+ * on an unknown level; an invalid LOG_LEVEL falls back to info here so that
+ * loadConfig (src/config.ts) can reject it with a message naming the variable.
+ */
+function initialLevel(requested: string | undefined): string {
+  if (requested && (requested === "silent" || requested in pino.levels.values)) return requested;
+  return process.env.SETTLE_TEST_RUN ? "silent" : "info";
+}
 
 export type Logger = pino.Logger;

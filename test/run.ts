@@ -11,6 +11,8 @@ import { logger } from "../src/log.ts";
 import { startTestCluster } from "./support/cluster.ts";
 
 const log = logger.child({ component: "test-run" });
+// The suite reports through ava; the runner only speaks up when something is wrong.
+log.level = process.env.LOG_LEVEL ?? "warn";
 const started = Date.now();
 const cluster = await startTestCluster(log);
 console.log(

@@ -1,0 +1,95 @@
+/**
+ * Process lifecycle for the long-running entry points (main.ts, worker-main.ts):
+ * validated configuration or a one-line reason to stop; resources registered as
+ * they start and stopped in reverse order on SIGTERM/SIGINT/SIGHUP or when a part
+ * dies; exit 0 after a clean shutdown, 1 otherwise.
+ */
+import { type Config, ConfigError, loadConfig, unconfiguredPsps } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+/** Prints why the configuration is invalid and exits: nothing has started yet. */
+export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}
+
+/** The loud start-up warnings about development defaults. */
+export function warnAboutDefaults(config: Config, logger: Logger): void {
+  const missing = unconfiguredPsps(config);
+  if (missing.length > 0) {
+    logger.warn(
+      { unconfigured: missing },
+      "PSP credentials unset: PSP calls are not available in this build until the fake PSPs land",
+    );
+  }
+  if (config.jwtSecretIsDevDefault) {
+    logger.warn("JWT_SECRET unset: using the development secret; never expose this instance");
+  }
+}
+
+export interface Service {
+  /** Registers a resource's stop; stops run in reverse order of registration. */
+  onStop(name: string, stop: () => Promise<unknown>): void;
+  /** A part died on its own: shut everything down and exit 1 (a supervisor restarts us). */
+  fail(reason: string, error?: unknown): void;
+}
+
+export function runService(logger: Logger, start: (service: Service) => Promise<void>): void {
+  const log = logger.child({ component: "lifecycle" });
+  const stops: { name: string; stop: () => Promise<unknown> }[] = [];
+  let shuttingDown = false;
+
+  const started = start({
+    onStop: (name, stop) => stops.push({ name, stop }),
+    fail(reason, error) {
+      if (shuttingDown) return; // an expected consequence of our own shutdown
+      log.fatal({ err: error }, reason);
+      void shutdown(1, reason);
+    },
+  }).then(
+    () => true,
+    (error: unknown) => {
+      log.fatal({ err: error }, "start-up failed");
+      void shutdown(1, "start-up failed");
+      return false;
+    },
+  );
+
+  async function shutdown(code: number, reason: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ reason }, "shutting down");
+    // A signal during start-up waits for start-up to settle, so that a resource
+    // being started right now is registered and stopped too.
+    await started;
+    let exitCode = code;
+    for (const { name, stop } of stops.reverse()) {
+      try {
+        await stop();
+      } catch (error) {
+        log.error({ err: error, resource: name }, "stop failed");
+        exitCode = 1;
+      }
+    }
+    log.info({ exitCode }, "shut down");
+    process.exit(exitCode);
+  }
+
+  for (const signal of SIGNALS) {
+    process.on(signal, () => {
+      if (!shuttingDown) {
+        void shutdown(0, signal);
+        return;
+      }
+      log.warn({ signal }, "second signal during shutdown: exiting now");
+      process.exit(1);
+    });
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * `npm start`: the whole service in one process. Configuration → database
+ * (DATABASE_URL, or the embedded cluster in SETTLE_DATA_DIR) → migrations →
+ * GraphQL API, probes and worker on one pool and one port.
+ */
+import { createApp } from "./app.ts";
+import { openDatabase } from "./database.ts";
+import { migrate } from "./db/migrate.ts";
+import { loadConfigOrExit, runService, warnAboutDefaults } from "./lifecycle.ts";
+import { logger } from "./log.ts";
+
+const config = loadConfigOrExit();
+logger.level = config.logLevel;
+warnAboutDefaults(config, logger);
+
+runService(logger, async ({ onStop, fail }) => {
+  const database = await openDatabase(config, logger);
+  onStop("database", database.stop);
+  logger.info({ database: database.description }, "database");
+  await migrate(database.url, logger);
+  const app = createApp({ config, connectionString: database.url, logger });
+  onStop("app", app.stop);
+  const { workerEnded } = await app.start();
+  // The API without its worker would accept work that nothing moves forward.
+  void workerEnded.then(({ error }) => fail("worker runner ended unexpectedly", error));
+});

@@ -1,0 +1,52 @@
+/**
+ * `npm run worker`: the job runner alone, for deployments that scale workers
+ * apart from the API. It does not migrate (the API process or `npm run migrate`
+ * does); it refuses to run jobs against a schema older than its code.
+ */
+import pg from "pg";
+import { createPool, endPool, openDatabase } from "./database.ts";
+import { migrationStatus } from "./db/migrate.ts";
+import { loadConfigOrExit, runService, warnAboutDefaults } from "./lifecycle.ts";
+import { logger } from "./log.ts";
+import { taskList } from "./tasks/index.ts";
+import { startWorker } from "./worker.ts";
+
+const config = loadConfigOrExit();
+logger.level = config.logLevel;
+warnAboutDefaults(config, logger);
+
+runService(logger, async ({ onStop, fail }) => {
+  const database = await openDatabase(config, logger);
+  onStop("database", database.stop);
+  logger.info({ database: database.description }, "database");
+  await assertMigrated(database.url);
+  const pool = createPool(database.url, logger, {
+    max: config.workerConcurrency + 1,
+    applicationName: "settle-worker",
+  });
+  onStop("pg pool", () => endPool(pool));
+  const worker = await startWorker({
+    pool,
+    concurrency: config.workerConcurrency,
+    taskList,
+    logger,
+  });
+  onStop("worker", worker.stop);
+  void worker.ended.then(({ error }) => fail("worker runner ended unexpectedly", error));
+});
+
+async function assertMigrated(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const status = await migrationStatus(client).catch(() => null);
+    if (!status?.current) {
+      throw new Error(
+        `the database is not migrated to this build (at ${status?.applied ?? "no migration"}, ` +
+          `expected ${status?.expected ?? "unknown"}): run \`npm run migrate\` or \`npm start\` first`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+}

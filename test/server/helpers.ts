@@ -1,0 +1,121 @@
+/**
+ * Helpers for the server tests: an app (API + worker) on a test database cloned
+ * from the run's template, signed JWTs, and a small GraphQL client.
+ */
+import { SignJWT } from "jose";
+import { pino } from "pino";
+import { type App, createApp } from "../../src/app.ts";
+import { type Config, loadConfig } from "../../src/config.ts";
+import type { Logger } from "../../src/log.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+export const TEST_JWT_SECRET = "settle-test-secret-of-at-least-32-characters";
+
+export interface RunningApp {
+  app: App;
+  url: string;
+  db: TestDatabase;
+  config: Config;
+  /** Stops the app and drops its database. */
+  stop(): Promise<void>;
+}
+
+export async function startTestApp(options: { logger?: Logger } = {}): Promise<RunningApp> {
+  const db = await createTestDatabase();
+  // Port 0: any free port. Few jobs run here, so a small pool is plenty.
+  const config: Config = {
+    ...loadConfig({ JWT_SECRET: TEST_JWT_SECRET, WORKER_CONCURRENCY: "2" }),
+    port: 0,
+  };
+  const app = createApp({
+    config,
+    connectionString: db.url,
+    logger: options.logger ?? pino({ level: "silent" }),
+  });
+  try {
+    const { port } = await app.start();
+    return {
+      app,
+      url: `http://127.0.0.1:${port}`,
+      db,
+      config,
+      async stop() {
+        await app.stop();
+        await db.drop();
+      },
+    };
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+}
+
+export interface Claims {
+  role: string;
+  sub?: string;
+}
+
+/** An HS256 token; `expiresIn: null` leaves out `exp`. */
+export async function signJwt(
+  claims: Claims,
+  {
+    secret = TEST_JWT_SECRET,
+    expiresIn = "5m",
+  }: { secret?: string; expiresIn?: string | number | null } = {},
+): Promise<string> {
+  const jwt = new SignJWT({ ...claims }).setProtectedHeader({ alg: "HS256" }).setIssuedAt();
+  if (expiresIn !== null) jwt.setExpirationTime(expiresIn);
+  return jwt.sign(new TextEncoder().encode(secret));
+}
+
+export interface GraphQLResponse {
+  status: number;
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
+}
+
+export async function graphql(
+  url: string,
+  query: string,
+  {
+    token,
+    authorization,
+    variables,
+  }: { token?: string; authorization?: string; variables?: object } = {},
+): Promise<GraphQLResponse> {
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    accept: "application/json",
+  };
+  const auth = authorization ?? (token ? `Bearer ${token}` : undefined);
+  if (auth) headers.authorization = auth;
+  const response = await fetch(`${url}/graphql`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as GraphQLResponse["body"] };
+}
+
+/** The first error's extensions.code, for assertions. */
+export function errorCode(response: GraphQLResponse): unknown {
+  return response.body.errors?.[0]?.extensions?.code;
+}
+
+/** `data[field]` of a response, or a failure that shows the errors instead. */
+export function dataOf<T>(response: GraphQLResponse, field: string): T {
+  const value = response.body.data?.[field];
+  if (value === undefined || value === null) {
+    throw new Error(`no data.${field} (HTTP ${response.status}): ${JSON.stringify(response.body)}`);
+  }
+  return value as T;
+}
+
+/** The sorted ids of a connection field's nodes. */
+export function idsOf(response: GraphQLResponse, field: string): string[] {
+  return dataOf<{ nodes: { id: string }[] }>(response, field)
+    .nodes.map((node) => node.id)
+    .sort();
+}
