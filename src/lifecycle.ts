@@ -5,7 +5,8 @@
  * dies; exit 0 after a clean shutdown, 1 otherwise.
  */
 import { type Config, ConfigError, loadConfig, unconfiguredPsps } from "./config.ts";
-import type { Logger } from "./log.ts";
+import { type Database, openDatabase } from "./database.ts";
+import { type Logger, logger } from "./log.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
@@ -92,4 +93,23 @@ export function runService(logger: Logger, start: (service: Service) => Promise<
       process.exit(1);
     });
   }
+}
+
+/**
+ * The prologue shared by the long-running entry points: configuration (or a
+ * one-line reason to stop), the start-up warnings, then the database (registered
+ * to stop last) before `start` brings up the rest.
+ */
+export function runWithDatabase(
+  start: (context: Service & { config: Readonly<Config>; database: Database }) => Promise<void>,
+): void {
+  const config = loadConfigOrExit();
+  logger.level = config.logLevel;
+  warnAboutDefaults(config, logger);
+  runService(logger, async (service) => {
+    const database = await openDatabase(config, logger);
+    service.onStop("database", database.stop);
+    logger.info({ database: database.description }, "database");
+    await start({ ...service, config, database });
+  });
 }

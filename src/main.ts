@@ -4,19 +4,11 @@
  * GraphQL API, probes and worker on one pool and one port.
  */
 import { createApp } from "./app.ts";
-import { openDatabase } from "./database.ts";
 import { migrate } from "./db/migrate.ts";
-import { loadConfigOrExit, runService, warnAboutDefaults } from "./lifecycle.ts";
+import { runWithDatabase } from "./lifecycle.ts";
 import { logger } from "./log.ts";
 
-const config = loadConfigOrExit();
-logger.level = config.logLevel;
-warnAboutDefaults(config, logger);
-
-runService(logger, async ({ onStop, fail }) => {
-  const database = await openDatabase(config, logger);
-  onStop("database", database.stop);
-  logger.info({ database: database.description }, "database");
+runWithDatabase(async ({ config, database, onStop, fail }) => {
   await migrate(database.url, logger);
   const app = createApp({ config, connectionString: database.url, logger });
   onStop("app", app.stop);

@@ -4,21 +4,14 @@
  * does); it refuses to run jobs against a schema older than its code.
  */
 import pg from "pg";
-import { createPool, endPool, openDatabase } from "./database.ts";
+import { createPool, endPool } from "./database.ts";
 import { migrationStatus } from "./db/migrate.ts";
-import { loadConfigOrExit, runService, warnAboutDefaults } from "./lifecycle.ts";
+import { runWithDatabase } from "./lifecycle.ts";
 import { logger } from "./log.ts";
 import { taskList } from "./tasks/index.ts";
 import { startWorker } from "./worker.ts";
 
-const config = loadConfigOrExit();
-logger.level = config.logLevel;
-warnAboutDefaults(config, logger);
-
-runService(logger, async ({ onStop, fail }) => {
-  const database = await openDatabase(config, logger);
-  onStop("database", database.stop);
-  logger.info({ database: database.description }, "database");
+runWithDatabase(async ({ config, database, onStop, fail }) => {
   await assertMigrated(database.url);
   const pool = createPool(database.url, logger, {
     max: config.workerConcurrency + 1,

@@ -6,6 +6,7 @@ import anyTest, { type TestFn } from "ava";
 import type pg from "pg";
 import {
   acct,
+  asCaller,
   type DbContext,
   insertBuyer,
   insertSeller,
@@ -16,28 +17,8 @@ import {
 const test = anyTest as TestFn<DbContext>;
 useDatabase(test);
 
-async function as<R>(
-  pool: pg.Pool,
-  role: string,
-  fn: (c: pg.PoolClient) => Promise<R>,
-): Promise<R> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    await client.query(
-      "select set_config('role', $1, true), set_config('jwt.claims.role', $1, true)",
-      [role],
-    );
-    const result = await fn(client);
-    await client.query("commit");
-    return result;
-  } catch (error) {
-    await client.query("rollback").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
+const as = <R>(pool: pg.Pool, role: string, fn: (c: pg.PoolClient) => Promise<R>) =>
+  asCaller(pool, { role }, fn);
 
 const count = async (pool: pg.Pool, sql: string, values: unknown[]) =>
   (await pool.query(sql, values)).rows[0].n as number;

@@ -6,6 +6,7 @@
 import anyTest, { type TestFn } from "ava";
 import type pg from "pg";
 import {
+  asCaller,
   type DbContext,
   insertBuyer,
   insertOrder,
@@ -130,25 +131,12 @@ test.serial.before(async (t) => {
 });
 
 /** Runs `fn` as the API would for a request with these claims, then rolls back. */
-async function as<R>(
+const as = <R>(
   pool: pg.Pool,
   role: string,
   sub: string | null,
   fn: (c: pg.PoolClient) => Promise<R>,
-): Promise<R> {
-  const client = await pool.connect();
-  try {
-    await client.query("begin");
-    await client.query(
-      "select set_config('role', $1, true), set_config('jwt.claims.role', $2, true), set_config('jwt.claims.sub', $3, true)",
-      [role, role === "settle_anonymous" ? "" : role, sub ?? ""],
-    );
-    return await fn(client);
-  } finally {
-    await client.query("rollback").catch(() => {});
-    client.release();
-  }
-}
+) => asCaller(pool, { role, sub }, fn, { rollback: true });
 
 async function visible(
   pool: pg.Pool,

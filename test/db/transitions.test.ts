@@ -43,6 +43,33 @@ async function one(pool: pg.Pool, text: string, values: unknown[]): Promise<stri
   return rows[0]!.id;
 }
 
+/** A subscription for [2026-11-01, 2026-12-01) with that period's invoice. */
+function subscriptionWithInvoice(pool: pg.Pool, { paid }: { paid: boolean }) {
+  return tx(pool, async (c) => {
+    const buyerId = await insertBuyer(c);
+    const plan = await c.query<{ id: string }>(
+      "insert into settle.plans (name, amount, currency, interval) values ('Pro', 900, 'EUR', 'month') returning id",
+    );
+    const sub = await c.query<{ id: string }>(
+      `insert into settle.subscriptions (buyer_id, plan_id, current_period_start, current_period_end)
+       values ($1, $2, '2026-11-01', '2026-12-01') returning id`,
+      [buyerId, plan.rows[0]!.id],
+    );
+    const subscriptionId = sub.rows[0]!.id;
+    const inv = await c.query<{ id: string }>(
+      `insert into settle.subscription_invoices (subscription_id, amount, currency, period_start, period_end)
+       values ($1, 900, 'EUR', '2026-11-01', '2026-12-01') returning id`,
+      [subscriptionId],
+    );
+    const invoiceId = inv.rows[0]!.id;
+    if (paid)
+      await c.query("update settle.subscription_invoices set status = 'paid' where id = $1", [
+        invoiceId,
+      ]);
+    return { subscriptionId, invoiceId };
+  });
+}
+
 const SCENARIOS: Record<string, Scenario> = {
   orders: { create: async (pool) => (await orderFor(pool)).orderId },
   refunds: {
@@ -108,49 +135,12 @@ const SCENARIOS: Record<string, Scenario> = {
       );
     },
   },
+  // The current period's invoice is paid up front, so `active` is reachable.
   subscriptions: {
-    // The current period's invoice is paid up front, so `active` is reachable.
-    create: async (pool) =>
-      tx(pool, async (c) => {
-        const buyerId = await insertBuyer(c);
-        const { rows: plan } = await c.query<{ id: string }>(
-          "insert into settle.plans (name, amount, currency, interval) values ('Pro', 900, 'EUR', 'month') returning id",
-        );
-        const { rows: sub } = await c.query<{ id: string }>(
-          `insert into settle.subscriptions (buyer_id, plan_id, current_period_start, current_period_end)
-           values ($1, $2, '2026-11-01', '2026-12-01') returning id`,
-          [buyerId, plan[0]!.id],
-        );
-        const { rows: inv } = await c.query<{ id: string }>(
-          `insert into settle.subscription_invoices (subscription_id, amount, currency, period_start, period_end)
-           values ($1, 900, 'EUR', '2026-11-01', '2026-12-01') returning id`,
-          [sub[0]!.id],
-        );
-        await c.query("update settle.subscription_invoices set status = 'paid' where id = $1", [
-          inv[0]!.id,
-        ]);
-        return sub[0]!.id;
-      }),
+    create: async (pool) => (await subscriptionWithInvoice(pool, { paid: true })).subscriptionId,
   },
   subscription_invoices: {
-    create: async (pool) =>
-      tx(pool, async (c) => {
-        const buyerId = await insertBuyer(c);
-        const { rows: plan } = await c.query<{ id: string }>(
-          "insert into settle.plans (name, amount, currency, interval) values ('Pro', 900, 'EUR', 'month') returning id",
-        );
-        const { rows: sub } = await c.query<{ id: string }>(
-          `insert into settle.subscriptions (buyer_id, plan_id, current_period_start, current_period_end)
-           values ($1, $2, '2026-11-01', '2026-12-01') returning id`,
-          [buyerId, plan[0]!.id],
-        );
-        const { rows: inv } = await c.query<{ id: string }>(
-          `insert into settle.subscription_invoices (subscription_id, amount, currency, period_start, period_end)
-           values ($1, 900, 'EUR', '2026-11-01', '2026-12-01') returning id`,
-          [sub[0]!.id],
-        );
-        return inv[0]!.id;
-      }),
+    create: async (pool) => (await subscriptionWithInvoice(pool, { paid: false })).invoiceId,
   },
 };
 

@@ -27,12 +27,16 @@ export function useDatabase<T extends DbContext>(test: TestFn<T>): void {
 }
 
 /** Runs `fn` in a transaction on its own client; commits, or rolls back and rethrows. */
-export async function tx<R>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<R>): Promise<R> {
+export async function tx<R>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<R>,
+  { rollback = false } = {},
+): Promise<R> {
   const client = await pool.connect();
   try {
     await client.query("begin");
     const result = await fn(client);
-    await client.query("commit");
+    await client.query(rollback ? "rollback" : "commit");
     return result;
   } catch (error) {
     await client.query("rollback").catch(() => {});
@@ -40,6 +44,32 @@ export async function tx<R>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promis
   } finally {
     client.release();
   }
+}
+
+/**
+ * Runs `fn` as the API runs a request: in a transaction, `role` switched with
+ * `set local role` and the JWT claims set transaction-locally. `settle_anonymous`
+ * gets no claims, like a request without a token.
+ */
+export function asCaller<R>(
+  pool: pg.Pool,
+  caller: { role: string; sub?: string | null },
+  fn: (client: pg.PoolClient) => Promise<R>,
+  options: { rollback?: boolean } = {},
+): Promise<R> {
+  return tx(
+    pool,
+    async (client) => {
+      const claims = caller.role !== "settle_anonymous";
+      await client.query(
+        `select set_config('role', $1, true), set_config('jwt.claims.role', $2, true),
+                set_config('jwt.claims.sub', $3, true)`,
+        [caller.role, claims ? caller.role : "", claims ? (caller.sub ?? "") : ""],
+      );
+      return fn(client);
+    },
+    options,
+  );
 }
 
 export interface PgError extends Error {
