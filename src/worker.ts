@@ -70,7 +70,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
  * graphile-worker logs every job at `info`; at our `info` that would be a line
  * per job, so its info goes to our debug. Its warnings and errors stay as they are.
  */
-function graphileLogger(log: Logger): GraphileLogger {
+export function graphileLogger(log: Logger): GraphileLogger {
   return new GraphileLogger((scope) => (level, message, meta) => {
     const method = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
     log[method]({ scope, ...(meta ? { meta } : {}) }, message);

@@ -10,15 +10,16 @@ import { fileURLToPath } from "node:url";
 import { Logger as GraphileLogger } from "@graphile/logger";
 import { migrate as graphileMigrate } from "graphile-migrate";
 import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
-import { runMigrations as runWorkerMigrations, Logger as WorkerLogger } from "graphile-worker";
+import { runMigrations as runWorkerMigrations } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "../log.ts";
+import { graphileLogger } from "../worker.ts";
 
 export const SQL_DIR = resolve(fileURLToPath(import.meta.url), "../../../sql");
 
 export async function migrate(connectionString: string, logger: Logger): Promise<void> {
   const log = logger.child({ component: "migrate" });
-  await runWorkerMigrations({ connectionString, logger: workerLogger(log) });
+  await runWorkerMigrations({ connectionString, logger: graphileLogger(log) });
   await graphileMigrate({
     connectionString,
     migrationsFolder: SQL_DIR,
@@ -61,12 +62,4 @@ function lastCommittedHash(): Promise<string | null> {
     return /^--! Hash: (\S+)$/m.exec(text)?.[1] ?? null;
   })();
   return lastHash;
-}
-
-/** graphile-worker takes its own Logger class; route it into ours. */
-export function workerLogger(log: Logger): WorkerLogger {
-  return new WorkerLogger((scope) => (level, message, meta) => {
-    const fn = level === "error" ? "error" : level === "warning" ? "warn" : "debug";
-    log[fn]({ scope, meta }, message);
-  });
 }
