@@ -60,6 +60,11 @@ export interface FakeServerOptions {
   onReset?: () => void;
   /** The body of an injected `status` fault that names none. */
   defaultErrorBody?: (status: number) => unknown;
+  /**
+   * Headers every PSP answer carries (a request id), fault answers included;
+   * the handler's own headers win over them.
+   */
+  responseHeaders?: () => Record<string, string>;
   logger?: Logger;
   random?: () => number;
 }
@@ -119,6 +124,8 @@ export async function startFakeServer(
 
   async function serve(req: FakeRequest, res: ServerResponse): Promise<void> {
     if (req.path.startsWith("/__fake/")) return send(res, await control(req));
+    const reply = (response: FakeResponse) =>
+      send(res, { ...response, headers: { ...options.responseHeaders?.(), ...response.headers } });
     const record: RecordedRequest = {
       seq: ++seq,
       at: new Date().toISOString(),
@@ -135,18 +142,23 @@ export async function startFakeServer(
     if (fault?.kind === "latency") await new Promise((r) => setTimeout(r, fault.ms));
     const before = fault && fault.kind !== "latency" && !fault.afterCommit ? fault : null;
     const after = fault && fault.kind !== "latency" && fault.afterCommit ? fault : null;
-    if (before) return fail(before, res, record);
+    if (before) return fail(before, res, record, reply);
     const response = await handler(req, { fault: after });
-    if (after) return fail(after, res, record);
+    if (after) return fail(after, res, record, reply);
     record.outcome = response.status;
-    send(res, response);
+    reply(response);
   }
 
-  function fail(fault: Fault, res: ServerResponse, record: RecordedRequest): void {
+  function fail(
+    fault: Fault,
+    res: ServerResponse,
+    record: RecordedRequest,
+    reply: (response: FakeResponse) => void,
+  ): void {
     switch (fault.kind) {
       case "status": {
         record.outcome = fault.status;
-        send(res, {
+        reply({
           status: fault.status,
           headers: fault.headers,
           body: fault.body ??

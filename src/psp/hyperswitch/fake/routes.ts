@@ -1,0 +1,88 @@
+/**
+ * The fake's API surface: the v1 routes we use, in the router's order of
+ * concerns: route → method → body deserialization (actix extracts the JSON body
+ * before the handler runs) → `api-key` authentication → business rules. Every
+ * answer carries an `x-request-id`.
+ */
+import { randomUUID } from "node:crypto";
+import type { FakeHandler, FakeRequest } from "../../fake/server.ts";
+import { HsError, hsErrors } from "./errors.ts";
+import { createPayment } from "./payments.ts";
+import { createRefund } from "./refunds.ts";
+import { deserialize, PaymentsRequestSchema, RefundRequestSchema } from "./requests.ts";
+import { type FakeState, snapshot } from "./state.ts";
+
+export interface RouteDeps {
+  state: FakeState;
+  apiKey: string;
+  /** The fake's own URL, for 3DS redirect links. */
+  baseUrl: () => string;
+  /** Called with each refund just created, to apply the settlement policy. */
+  refundCreated: (refundId: string) => void;
+}
+
+type Route = { collection: "payments" | "refunds"; id: string | null };
+
+export function createHandler(deps: RouteDeps): FakeHandler {
+  return async (req) => {
+    const requestId = randomUUID();
+    try {
+      const body = dispatch(deps, req);
+      return { status: 200, headers: { "x-request-id": requestId }, body };
+    } catch (error) {
+      if (error instanceof HsError) return error.toResponse(requestId);
+      throw error;
+    }
+  };
+}
+
+function dispatch(deps: RouteDeps, req: FakeRequest): unknown {
+  const route = parseRoute(req.path);
+  if (!route) throw hsErrors.unrecognizedUrl();
+  const { state } = deps;
+
+  if (route.id === null) {
+    // Only creates are modelled on the collections (no list endpoints).
+    if (req.method !== "POST") throw hsErrors.wrongMethod();
+    if (route.collection === "payments") {
+      const body = deserialize(req.rawBody, PaymentsRequestSchema);
+      authenticate(deps, req);
+      return snapshot(createPayment(state, body, deps.baseUrl()));
+    }
+    const body = deserialize(req.rawBody, RefundRequestSchema);
+    authenticate(deps, req);
+    const refund = createRefund(state, body);
+    deps.refundCreated(refund.refund_id);
+    // Read back: an immediate settlement has already moved it.
+    return snapshot(state.refunds.get(refund.refund_id));
+  }
+
+  // POST /payments/{id} (update) and the like are not modelled by the fake.
+  if (req.method !== "GET") throw hsErrors.wrongMethod();
+  authenticate(deps, req);
+  if (route.collection === "payments") {
+    const payment = state.payments.get(route.id);
+    if (!payment) throw hsErrors.paymentNotFound();
+    return snapshot(payment);
+  }
+  const refund = state.refunds.get(route.id);
+  if (!refund) throw hsErrors.refundNotFound();
+  return snapshot(refund);
+}
+
+function parseRoute(path: string): Route | null {
+  const match = /^\/(payments|refunds)(?:\/([^/]+))?\/?$/.exec(path);
+  if (!match) return null;
+  try {
+    return {
+      collection: match[1] as Route["collection"],
+      id: match[2] === undefined ? null : decodeURIComponent(match[2]),
+    };
+  } catch {
+    return null; // a malformed %-escape names no resource
+  }
+}
+
+function authenticate(deps: RouteDeps, req: FakeRequest): void {
+  if (req.headers["api-key"] !== deps.apiKey) throw hsErrors.unauthorized();
+}
