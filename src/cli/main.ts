@@ -1,0 +1,26 @@
+/**
+ * The operator CLI (SPEC §8). One subcommand per file in this folder; `--help` on
+ * each. Exit codes scripts can rely on: 0 done, 1 failed, 2 bad usage.
+ */
+import { Command, CommanderError } from "commander";
+import { fakePspCommand } from "./fake-psp.ts";
+
+const program = new Command("settle")
+  .description("Operator commands of Settle, the marketplace money-movement service.")
+  .showHelpAfterError()
+  .exitOverride();
+
+program.addCommand(fakePspCommand());
+// addCommand() does not pass these settings down: each subcommand gets them here.
+for (const command of program.commands) command.exitOverride().showHelpAfterError();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // --help and --version end here too, with exit code 0.
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+}
