@@ -12,12 +12,14 @@ import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
 import type { Config } from "./config.ts";
 import { createPool, endPool } from "./database.ts";
+import type { Flows } from "./flows/index.ts";
 import { makeAuthenticate } from "./graphql/auth.ts";
 import { makeSettlePreset } from "./graphql/preset.ts";
 import { createMetrics, type Metrics } from "./http/metrics.ts";
 import { checkReadiness } from "./http/readiness.ts";
+import { makeWebhookEndpoints, type WebhookHandler } from "./http/webhooks.ts";
 import type { Logger } from "./log.ts";
-import { taskList as defaultTaskList } from "./tasks/index.ts";
+import { type Services, scheduleSweeper } from "./services.ts";
 import { startWorker, type Worker } from "./worker.ts";
 
 export interface AppOptions {
@@ -25,8 +27,15 @@ export interface AppOptions {
   /** A migrated database; the login role must be a member of the API roles. */
   connectionString: string;
   logger: Logger;
-  /** (Default: the tasks of src/tasks) */
+  /**
+   * The PSPs, flows and tasks (src/services.ts). Without them the app serves
+   * GraphQL reads, the probes, and whatever `taskList` / `flows` say.
+   */
+  services?: Services;
+  /** (Default: the services' tasks, or none) */
   taskList?: TaskList;
+  /** The flows behind the PSP-calling mutations. (Default: the services' flows) */
+  flows?: Flows;
 }
 
 export interface Started {
@@ -50,12 +59,16 @@ const DRAIN_MS = 10_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next?: (err?: Error) => void) => void;
 
-export function createApp({ config, connectionString, logger, taskList }: AppOptions): App {
+export function createApp(options: AppOptions): App {
+  const { config, connectionString, logger, services } = options;
+  const flows = options.flows ?? services?.flows;
+  const taskList = options.taskList ?? services?.taskList ?? {};
   const log = logger.child({ component: "app" });
   let pool: pg.Pool | undefined;
   let worker: Worker | undefined;
   let metrics: Metrics | undefined;
   let graphql: Handler | undefined;
+  let webhooks: Record<string, WebhookHandler> | undefined;
   let releaseGraphql: (() => Promise<void>) | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -95,6 +108,15 @@ export function createApp({ config, connectionString, logger, taskList }: AppOpt
       res.end(body);
       return;
     }
+    if (path?.startsWith("/webhooks/")) {
+      const handler = webhooks?.[path.slice("/webhooks/".length)];
+      if (!handler) return sendJson(res, 404, { error: `no webhook endpoint ${path}` });
+      if (req.method !== "POST") {
+        res.setHeader("Allow", "POST");
+        return sendJson(res, 405, { error: "method not allowed" });
+      }
+      return handler(req, res);
+    }
     // Everything else is PostGraphile's: /graphql, /graphiql and its assets, or its 404.
     graphql(req, res);
   }
@@ -107,6 +129,7 @@ export function createApp({ config, connectionString, logger, taskList }: AppOpt
       });
       const { preset, releaseService } = makeSettlePreset({
         pool,
+        flows,
         authenticate: makeAuthenticate(config.jwtSecret),
         logger,
       });
@@ -123,16 +146,31 @@ export function createApp({ config, connectionString, logger, taskList }: AppOpt
       // listener that answers 404 to every path it does not own, which would race
       // our health and metrics routes. Its only other job, websockets, is off.
       graphql = serv.createHandler();
+      if (services) {
+        webhooks = makeWebhookEndpoints({
+          pool,
+          logger,
+          hyperswitchSecret: services.psps.hyperswitchWebhookSecret,
+          stripeSecret: services.psps.stripeWebhookSecret,
+          stripe: services.psps.stripe,
+        });
+        await scheduleSweeper(pool);
+      }
       worker = await startWorker({
         pool,
         concurrency: config.workerConcurrency,
-        taskList: taskList ?? defaultTaskList,
+        taskList,
+        forbiddenFlags: services?.forbiddenFlags,
         logger,
       });
       metrics = createMetrics({ pool, workerAlive: worker.alive, logger });
       await listen(server, config.port);
       const port = (server.address() as AddressInfo).port;
-      log.info({ port }, "listening: /graphql /graphiql /health/live /health/ready /metrics");
+      services?.psps.deliverWebhooksTo(`http://127.0.0.1:${port}`);
+      log.info(
+        { port },
+        "listening: /graphql /graphiql /webhooks/* /health/live /health/ready /metrics",
+      );
       return { port, workerEnded: worker.ended };
     } catch (error) {
       await stop();

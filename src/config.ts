@@ -289,8 +289,3 @@ function deepFreeze<T extends object>(value: T): Readonly<T> {
   }
   return Object.freeze(value);
 }
-
-/** The PSP providers that have no credentials, for the start-up warning. */
-export function unconfiguredPsps(config: Config): string[] {
-  return [...(config.hyperswitch ? [] : ["Hyperswitch"]), ...(config.stripe ? [] : ["Stripe"])];
-}

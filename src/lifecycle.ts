@@ -4,7 +4,7 @@
  * they start and stopped in reverse order on SIGTERM/SIGINT/SIGHUP or when a part
  * dies; exit 0 after a clean shutdown, 1 otherwise.
  */
-import { type Config, ConfigError, loadConfig, unconfiguredPsps } from "./config.ts";
+import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { type Database, openDatabase } from "./database.ts";
 import { type Logger, logger } from "./log.ts";
 
@@ -21,15 +21,8 @@ export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Readonly
   }
 }
 
-/** The loud start-up warnings about development defaults. */
+/** The loud start-up warning about the development JWT secret (src/psp/runtime.ts warns about fake PSPs). */
 export function warnAboutDefaults(config: Config, logger: Logger): void {
-  const missing = unconfiguredPsps(config);
-  if (missing.length > 0) {
-    logger.warn(
-      { unconfigured: missing },
-      "PSP credentials unset: PSP calls are not available in this build until the fake PSPs land",
-    );
-  }
   if (config.jwtSecretIsDevDefault) {
     logger.warn("JWT_SECRET unset: using the development secret; never expose this instance");
   }

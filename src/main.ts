@@ -7,10 +7,13 @@ import { createApp } from "./app.ts";
 import { migrate } from "./db/migrate.ts";
 import { runWithDatabase } from "./lifecycle.ts";
 import { logger } from "./log.ts";
+import { openServices } from "./services.ts";
 
 runWithDatabase(async ({ config, database, onStop, fail }) => {
   await migrate(database.url, logger);
-  const app = createApp({ config, connectionString: database.url, logger });
+  const services = await openServices({ config, connectionString: database.url, logger });
+  onStop("services", services.stop);
+  const app = createApp({ config, connectionString: database.url, logger, services });
   onStop("app", app.stop);
   const { workerEnded } = await app.start();
   // The API without its worker would accept work that nothing moves forward.

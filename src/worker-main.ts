@@ -8,7 +8,7 @@ import { createPool, endPool } from "./database.ts";
 import { migrationStatus } from "./db/migrate.ts";
 import { runWithDatabase } from "./lifecycle.ts";
 import { logger } from "./log.ts";
-import { taskList } from "./tasks/index.ts";
+import { openServices, scheduleSweeper } from "./services.ts";
 import { startWorker } from "./worker.ts";
 
 runWithDatabase(async ({ config, database, onStop, fail }) => {
@@ -18,10 +18,17 @@ runWithDatabase(async ({ config, database, onStop, fail }) => {
     applicationName: "settle-worker",
   });
   onStop("pg pool", () => endPool(pool));
+  // Without PSP credentials this process starts fakes of its own, which the API
+  // process does not share: to run them apart in development, run
+  // `npx settle fake-psp` and point both at it.
+  const services = await openServices({ config, connectionString: database.url, logger });
+  onStop("services", services.stop);
+  await scheduleSweeper(pool);
   const worker = await startWorker({
     pool,
     concurrency: config.workerConcurrency,
-    taskList,
+    taskList: services.taskList,
+    forbiddenFlags: services.forbiddenFlags,
     logger,
   });
   onStop("worker", worker.stop);

@@ -10,6 +10,8 @@ export interface WorkerOptions {
   pool: pg.Pool;
   concurrency: number;
   taskList: TaskList;
+  /** Job flags this process refuses (e.g. `reversals` while reversals are paused). */
+  forbiddenFlags?: string[];
   logger: Logger;
 }
 
@@ -27,6 +29,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     pgPool: options.pool,
     concurrency: options.concurrency,
     taskList: options.taskList,
+    forbiddenFlags: options.forbiddenFlags ?? [],
     noHandleSignals: true,
     logger: graphileLogger(log),
   });

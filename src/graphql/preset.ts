@@ -9,9 +9,11 @@ import "postgraphile";
 import type { Pool } from "pg";
 import { makePgService } from "postgraphile/adaptors/pg";
 import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import type { Flows } from "../flows/index.ts";
 import type { Logger } from "../log.ts";
 import { type Authenticate, pgSettingsFor } from "./auth.ts";
 import { makeMaskError } from "./errors.ts";
+import { makeFlowMutationsPlugin } from "./flow-mutations.ts";
 import { makeJwtPlugin } from "./jwt-plugin.ts";
 import { RELAY_NODE_PLUGINS, RowIdsPlugin } from "./row-ids.ts";
 
@@ -21,6 +23,8 @@ export const GRAPHIQL_PATH = "/graphiql";
 export interface PresetOptions {
   /** Shared with graphile-worker: one pool per process. */
   pool: Pool;
+  /** The flows behind the mutations that call a PSP (confirmOrder, refundOrder, …). */
+  flows?: Flows;
   authenticate: Authenticate;
   logger: Logger;
 }
@@ -34,7 +38,12 @@ export interface SettlePreset {
   releaseService(): Promise<void>;
 }
 
-export function makeSettlePreset({ pool, authenticate, logger }: PresetOptions): SettlePreset {
+export function makeSettlePreset({
+  pool,
+  flows,
+  authenticate,
+  logger,
+}: PresetOptions): SettlePreset {
   const pgService = makePgService({
     pool,
     schemas: ["settle"],
@@ -46,7 +55,11 @@ export function makeSettlePreset({ pool, authenticate, logger }: PresetOptions):
     // No GraphQL subscriptions are served, and the root `Subscription` type would
     // take the name of the `subscriptions` table's type (which then disappears).
     disablePlugins: [...RELAY_NODE_PLUGINS, "SubscriptionPlugin"],
-    plugins: [RowIdsPlugin, makeJwtPlugin(authenticate)],
+    plugins: [
+      RowIdsPlugin,
+      makeJwtPlugin(authenticate),
+      ...(flows ? [makeFlowMutationsPlugin(flows)] : []),
+    ],
     pgServices: [pgService],
     schema: {
       // Scoped to resources (tables): the bare "-insert" would also take away the

@@ -4,5 +4,34 @@
  * run time. Payloads are untrusted (`unknown`): each task validates its own.
  */
 import type { TaskList } from "graphile-worker";
+import type { TaskDeps } from "./deps.ts";
+import { makeSendRefund, TASK as SEND_REFUND } from "./refunds__send.ts";
+import { TASK as CREATE_TRANSFER, makeCreateTransfer } from "./seller_transfers__create.ts";
+import { makeSweeper, SWEEPER_TASK } from "./sweeper.ts";
+import {
+  makeReverseTransfer,
+  REVERSALS_FLAG,
+  TASK as REVERSE_TRANSFER,
+} from "./transfer_reversals__reverse.ts";
+import { makeProcessWebhook, TASK as PROCESS_WEBHOOK } from "./webhook_events__process.ts";
 
-export const taskList: TaskList = {};
+export type { TaskDeps } from "./deps.ts";
+export { SWEEPER_JOB_KEY, SWEEPER_TASK } from "./sweeper.ts";
+
+export function makeTaskList(deps: TaskDeps): TaskList {
+  return {
+    [CREATE_TRANSFER]: makeCreateTransfer(deps),
+    [REVERSE_TRANSFER]: makeReverseTransfer(deps),
+    [SEND_REFUND]: makeSendRefund(deps),
+    [PROCESS_WEBHOOK]: makeProcessWebhook(deps),
+    [SWEEPER_TASK]: makeSweeper({ intervalMs: deps.config.sweepIntervalMs, logger: deps.logger }),
+  };
+}
+
+/**
+ * Job flags this process refuses: REVERSAL_WORKER_ENABLED=false pauses reversals
+ * (their rows keep accumulating, and run once reversals are enabled again).
+ */
+export function forbiddenFlags(deps: Pick<TaskDeps, "config">): string[] {
+  return deps.config.reversal.workerEnabled ? [] : [REVERSALS_FLAG];
+}

@@ -238,7 +238,8 @@ test("transfers not made yet shrink or are cancelled instead of being reversed",
     { amount: 1000, platformFee: 0 },
     { amount: 1000, platformFee: 0 },
   ]);
-  const [a, b] = (await transfersOf(pool, o.orderId)) as [{ id: string }, { id: string }];
+  const [a, b] = await transfersOf(pool, o.orderId);
+  if (!a || !b) throw new Error("two transfers expected");
   await pool.query(
     "update settle.seller_transfers set status = 'failed', next_retry_at = now() + interval '1 hour' where id = $1",
     [b.id],

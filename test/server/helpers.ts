@@ -2,11 +2,20 @@
  * Helpers for the server tests: an app (API + worker) on a test database cloned
  * from the run's template, signed JWTs, and a small GraphQL client.
  */
+import type { TaskList } from "graphile-worker";
 import { SignJWT } from "jose";
+import pg from "pg";
 import { pino } from "pino";
 import { type App, createApp } from "../../src/app.ts";
 import { type Config, loadConfig } from "../../src/config.ts";
+import { createSlonikPool } from "../../src/db/slonik.ts";
+import { type Flows, makeFlows } from "../../src/flows/index.ts";
 import type { Logger } from "../../src/log.ts";
+import { HyperswitchClient } from "../../src/psp/hyperswitch/client.ts";
+import {
+  type FakeHyperswitch,
+  startFakeHyperswitch,
+} from "../../src/psp/hyperswitch/fake/index.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 export const TEST_JWT_SECRET = "settle-test-secret-of-at-least-32-characters";
@@ -20,8 +29,18 @@ export interface RunningApp {
   stop(): Promise<void>;
 }
 
-export async function startTestApp(options: { logger?: Logger } = {}): Promise<RunningApp> {
-  const db = await createTestDatabase();
+export interface TestAppOptions {
+  logger?: Logger;
+  /** A database made beforehand (e.g. for flows bound to it); dropped by stop() all the same. */
+  db?: TestDatabase;
+  /** The flows behind the PSP-calling mutations; without them those mutations do not exist. */
+  flows?: Flows;
+  /** (Default: the app's tasks) `{}` keeps the worker from touching rows under test. */
+  taskList?: TaskList;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<RunningApp> {
+  const db = options.db ?? (await createTestDatabase());
   // Port 0: any free port. Few jobs run here, so a small pool is plenty.
   const config: Config = {
     ...loadConfig({ JWT_SECRET: TEST_JWT_SECRET, WORKER_CONCURRENCY: "2" }),
@@ -31,6 +50,8 @@ export async function startTestApp(options: { logger?: Logger } = {}): Promise<R
     config,
     connectionString: db.url,
     logger: options.logger ?? pino({ level: "silent" }),
+    ...(options.flows ? { flows: options.flows } : {}),
+    ...(options.taskList ? { taskList: options.taskList } : {}),
   });
   try {
     const { port } = await app.start();
@@ -48,6 +69,58 @@ export async function startTestApp(options: { logger?: Logger } = {}): Promise<R
     await db.drop();
     throw error;
   }
+}
+
+export interface FlowsApp {
+  running: RunningApp;
+  /** The Hyperswitch the flows call: inspect its requests, inject faults, settle payments. */
+  fake: FakeHyperswitch;
+  /** The database owner's pool, to seed and inspect rows as an operator would. */
+  owner: pg.Pool;
+  /** Stops the app, the flows' pool, the fake, and drops the database. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The app with its PSP-calling mutations, wired as production wires them (real
+ * flows on their own slonik pool, the real Hyperswitch client) against the fake
+ * Hyperswitch. No worker tasks: what the tests see is the mutations' doing only.
+ */
+export async function startFlowsApp(): Promise<FlowsApp> {
+  const logger = pino({ level: "silent" });
+  const db = await createTestDatabase();
+  const fake = await startFakeHyperswitch({ logger });
+  const flowsDb = await createSlonikPool(db.url, { maximumPoolSize: 5, logger });
+  const hyperswitch = new HyperswitchClient({
+    baseUrl: fake.url,
+    apiKey: fake.apiKey,
+    timeoutMs: 5_000,
+    logger,
+  });
+  const closeFlows = async () => {
+    await flowsDb.end();
+    await fake.close();
+  };
+  let running: RunningApp;
+  try {
+    const flows = makeFlows({ db: flowsDb, hyperswitch, logger });
+    running = await startTestApp({ db, flows, taskList: {}, logger });
+  } catch (error) {
+    await closeFlows();
+    throw error;
+  }
+  const owner = new pg.Pool({ connectionString: db.url, max: 3 });
+  return {
+    running,
+    fake,
+    owner,
+    async stop() {
+      await running.app.stop();
+      await owner.end();
+      await closeFlows();
+      await running.stop();
+    },
+  };
 }
 
 export interface Claims {

@@ -1,0 +1,51 @@
+/**
+ * The application's typed query layer (slonik). Every query names a zod schema
+ * with `sql.type(...)`, and the result-parser interceptor below makes that schema
+ * an actual check of each row: without it slonik only uses it for types.
+ * int8 comes back as bigint (money is integer minor units; never a float),
+ * timestamps as epoch milliseconds.
+ */
+import { createPgDriverFactory } from "@slonik/pg-driver";
+import {
+  createPool,
+  createTypeParserPreset,
+  type DatabasePool,
+  type Interceptor,
+  SchemaValidationError,
+  sql,
+} from "slonik";
+import type { Logger } from "../log.ts";
+
+export type { DatabasePool };
+export { sql };
+
+const resultParser: Interceptor = {
+  name: "settle-result-parser",
+  transformRowAsync: async (context, query, row) => {
+    if (!context.resultParser) return row;
+    const validated = await context.resultParser["~standard"].validate(row);
+    if (validated.issues) {
+      throw new SchemaValidationError(query, row, validated.issues);
+    }
+    return validated.value as typeof row;
+  },
+};
+
+export interface SlonikOptions {
+  maximumPoolSize: number;
+  logger: Logger;
+}
+
+export async function createSlonikPool(url: string, options: SlonikOptions): Promise<DatabasePool> {
+  return createPool(url, {
+    driverFactory: createPgDriverFactory(),
+    interceptors: [resultParser],
+    typeParsers: createTypeParserPreset(),
+    maximumPoolSize: options.maximumPoolSize,
+    // A PSP call happens inside the transaction that holds its row (see tasks):
+    // bounded by PSP_TIMEOUT_MS, well inside these limits.
+    statementTimeout: 30_000,
+    idleInTransactionSessionTimeout: 60_000,
+    connectionTimeout: 5_000,
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * Small shared steps of the flows' transactions.
+ */
+import type { DatabaseTransactionConnection } from "slonik";
+import { z } from "zod";
+import { type DatabasePool, sql } from "../db/slonik.ts";
+
+/** Names the worker task in the audit trail (settle.state_transitions.actor = task:<name>). */
+export async function actAs(tx: DatabaseTransactionConnection, task: string): Promise<void> {
+  await tx.query(
+    sql.type(z.object({}))`select set_config('settle.actor', ${`task:${task}`}, true) as _`,
+  );
+}
+
+/**
+ * Waits for this process's turn in the fleet-wide Stripe budget
+ * (STRIPE_MAX_REQUESTS_PER_SECOND), for `calls` requests. Taken on the pool before
+ * the caller's transaction opens: the budget row must not stay locked while a call
+ * runs (and slonik refuses pool queries inside a transaction anyway).
+ */
+export async function takeStripeSlots(
+  db: DatabasePool,
+  perSecond: number,
+  calls = 1,
+): Promise<void> {
+  let wait = 0;
+  for (let i = 0; i < calls; i++) {
+    wait = await db.oneFirst(
+      sql.type(z.object({ wait: z.number() }))`
+        select settle_private.take_rate_slot('stripe', ${perSecond}) as wait`,
+    );
+  }
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait * 1000)));
+}
+
+/** The idempotency key of a row's next call: its id, or `<id>:<n>` after n fresh keys. */
+export const keyFor = (id: string, keyAttempt: number) =>
+  keyAttempt === 0 ? id : `${id}:${keyAttempt}`;

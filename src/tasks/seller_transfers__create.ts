@@ -1,0 +1,187 @@
+/**
+ * seller_transfers__create: makes one seller transfer at Stripe (SPEC §5).
+ *
+ * The row is taken FOR NO KEY UPDATE for the whole call, so a refund that wants to
+ * shrink a transfer waits until we know whether it was made; a second run for the
+ * same row (a sweeper duplicate) finds it locked and is retried shortly.
+ * Outcomes (SPEC §1.2):
+ *   made            -> completed + stripe_transfer_id
+ *   retryable       -> failed, retry_count + 1, next_retry_at by backoff, same key
+ *   unknown         -> the same, marked outcome_unknown: the next run looks the
+ *                      transfer up (transfer_group + metadata) and adopts it, and
+ *                      only if it is not there retries with a fresh key <id>:<n>
+ *   permanent       -> permanently_failed with Stripe's code and message
+ *   retries used up -> permanently_failed (an admin may retry)
+ */
+import type { Task } from "graphile-worker";
+import type { DatabaseTransactionConnection } from "slonik";
+import { z } from "zod";
+import { sql } from "../db/slonik.ts";
+import { AUTOMATIC_RETRY_WINDOW_MS, afterFailure } from "../flows/backoff.ts";
+import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
+import { PspError } from "../psp/errors.ts";
+import { RowPayload, type TaskDeps } from "./deps.ts";
+
+export const TASK = "seller_transfers__create";
+
+const Transfer = z.object({
+  id: z.string(),
+  order_id: z.string(),
+  amount: z.bigint(),
+  currency: z.string(),
+  status: z.string(),
+  retry_count: z.number(),
+  next_retry_at: z.number().nullable(),
+  key_attempt: z.number(),
+  outcome_unknown: z.boolean(),
+  created_at: z.number(),
+  stripe_account_id: z.string(),
+});
+type Transfer = z.infer<typeof Transfer>;
+
+const Done = z.object({ id: z.string() });
+const Due = z.object({ outcome_unknown: z.boolean() });
+
+export class RowBusy extends Error {
+  override name = "RowBusy";
+}
+
+export function makeCreateTransfer(deps: TaskDeps): Task {
+  const log = deps.logger.child({ task: TASK });
+  const now = deps.now ?? Date.now;
+  const policy = deps.config.transferRetry;
+  return async (payload) => {
+    const { id } = RowPayload.parse(payload);
+    // Stripe calls this run will make (a look-up first after an unknown outcome),
+    // reserved in the shared budget before the row is locked.
+    const due = await deps.db.maybeOne(sql.type(Due)`
+      select outcome_unknown from settle.seller_transfers
+      where id = ${id} and status in ('pending', 'failed') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
+    if (!due) return;
+    await takeStripeSlots(
+      deps.db,
+      deps.config.stripeMaxRequestsPerSecond,
+      due.outcome_unknown ? 2 : 1,
+    );
+    await deps.db.transaction(async (tx) => {
+      await actAs(tx, TASK);
+      const row = await tx.maybeOne(sql.type(Transfer)`
+        select t.id, t.order_id, t.amount, t.currency, t.status, t.retry_count, t.next_retry_at,
+               t.key_attempt, t.outcome_unknown, t.created_at, s.stripe_account_id
+        from settle.seller_transfers t join settle.sellers s on s.id = t.seller_id
+        where t.id = ${id}
+        for no key update of t skip locked`);
+      if (!row) {
+        const exists = await tx.exists(sql.type(z.object({}))`
+          select from settle.seller_transfers where id = ${id} and status in ('pending', 'failed')`);
+        // Held by another transaction (a run in flight, a refund shrinking it):
+        // fail this run so graphile-worker retries it in a few seconds.
+        if (exists) throw new RowBusy(`seller transfer ${id} is locked by another transaction`);
+        return;
+      }
+      if (row.status !== "pending" && row.status !== "failed") return; // done by someone else
+      if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return; // its own job waits for then
+      if (row.retry_count > 0 && now() - row.created_at > AUTOMATIC_RETRY_WINDOW_MS) {
+        await giveUp(
+          tx,
+          row,
+          "stopped retrying: Stripe's 24 h idempotency window is closing; an admin may retry",
+        );
+        return;
+      }
+
+      let keyAttempt = row.key_attempt;
+      // Stays true until a look-up has shown the earlier call made nothing.
+      let mayExist = row.outcome_unknown;
+      try {
+        if (row.outcome_unknown) {
+          const found = await deps.stripe.findTransfer(row.order_id, {
+            seller_transfer_id: row.id,
+          });
+          if (found) {
+            log.info(
+              { transferId: row.id, stripeTransferId: found.id },
+              "adopted the transfer of an unknown outcome",
+            );
+            await complete(tx, row.id, found.id, keyAttempt);
+            return;
+          }
+          keyAttempt += 1; // not made: a fresh key, or Stripe would replay the saved 5xx
+          mayExist = false;
+        }
+        const stripeTransferId = await deps.stripe.createTransfer(keyFor(row.id, keyAttempt), {
+          amount: safeAmount(row.amount),
+          currency: row.currency,
+          destination: row.stripe_account_id,
+          transferGroup: row.order_id,
+          metadata: { order_id: row.order_id, seller_transfer_id: row.id },
+        });
+        await complete(tx, row.id, stripeTransferId, keyAttempt);
+      } catch (error) {
+        if (!(error instanceof PspError)) throw error;
+        if (error.kind === "permanent") {
+          await giveUp(tx, row, error.summary(), keyAttempt);
+          return;
+        }
+        const next = afterFailure(policy, row.retry_count, now());
+        if (next.giveUp) {
+          await giveUp(
+            tx,
+            row,
+            `retries used up (${policy.maxRetries}); last: ${error.summary()}`,
+            keyAttempt,
+          );
+          return;
+        }
+        log.warn(
+          { transferId: row.id, error: error.summary(), retryCount: next.retryCount },
+          "transfer will be retried",
+        );
+        await tx.query(sql.type(Done)`
+          update settle.seller_transfers
+          set status = 'failed', retry_count = ${next.retryCount},
+              next_retry_at = to_timestamp(${next.nextRetryAt / 1000}),
+              outcome_unknown = ${mayExist || error.kind === "unknown"}, key_attempt = ${keyAttempt},
+              last_error = ${error.summary()}
+          where id = ${row.id} and status in ('pending', 'failed')
+          returning id`);
+      }
+    });
+  };
+
+  async function complete(
+    tx: DatabaseTransactionConnection,
+    id: string,
+    stripeTransferId: string,
+    keyAttempt: number,
+  ) {
+    await tx.query(sql.type(Done)`
+      update settle.seller_transfers
+      set status = 'completed', stripe_transfer_id = ${stripeTransferId}, key_attempt = ${keyAttempt},
+          outcome_unknown = false, next_retry_at = null, last_error = null
+      where id = ${id} and status in ('pending', 'failed')
+      returning id`);
+  }
+
+  async function giveUp(
+    tx: DatabaseTransactionConnection,
+    row: Transfer,
+    reason: string,
+    keyAttempt = row.key_attempt,
+  ) {
+    log.error({ transferId: row.id, reason }, "transfer permanently failed");
+    await tx.query(sql.type(Done)`
+      update settle.seller_transfers
+      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason}
+      where id = ${row.id} and status in ('pending', 'failed')
+      returning id`);
+  }
+}
+
+/** int8 minor units to the number the SDK sends; refuse what a double cannot hold exactly. */
+export function safeAmount(amount: bigint): number {
+  if (amount <= 0n || amount > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError(`amount ${amount} is not a positive safe integer of minor units`);
+  }
+  return Number(amount);
+}

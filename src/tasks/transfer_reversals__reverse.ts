@@ -1,0 +1,207 @@
+/**
+ * transfer_reversals__reverse: takes (part of) a seller transfer back at Stripe
+ * (SPEC §5, reversal job). The row is held FOR NO KEY UPDATE for the call, like the
+ * transfer job. Paths:
+ *   transfer without a Stripe id       -> permanently_failed, Stripe not called
+ *   reversed                           -> reversed + stripe_reversal_id (the
+ *                                         transfer follows: partially_/reversed)
+ *   already reversed (Stripe has no    -> the transfer is retrieved; our reversal
+ *   code for it: AlreadyReversed)         found by metadata is adopted, else
+ *                                         permanently_failed, explained
+ *   transfer not found (404)           -> permanently_failed
+ *   balance_insufficient               -> permanently_failed, last_error starting
+ *                                         `balance_insufficient:`: a seller debt
+ *   retryable / unknown                -> pending -> pending, REVERSAL_* backoff;
+ *                                         unknown: look up before the next call
+ *   retries used up                    -> permanently_failed (an admin may retry)
+ * Jobs carry the flag `reversals`; REVERSAL_WORKER_ENABLED=false forbids it.
+ */
+import type { Task } from "graphile-worker";
+import type { DatabaseTransactionConnection } from "slonik";
+import { z } from "zod";
+import { sql } from "../db/slonik.ts";
+import { AUTOMATIC_RETRY_WINDOW_MS, afterFailure } from "../flows/backoff.ts";
+import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
+import { PspError } from "../psp/errors.ts";
+import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
+import { RowPayload, type TaskDeps } from "./deps.ts";
+import { RowBusy, safeAmount } from "./seller_transfers__create.ts";
+
+export const TASK = "transfer_reversals__reverse";
+export const REVERSALS_FLAG = "reversals";
+
+const Reversal = z.object({
+  id: z.string(),
+  refund_id: z.string().nullable(),
+  amount: z.bigint(),
+  status: z.string(),
+  retry_count: z.number(),
+  next_retry_at: z.number().nullable(),
+  key_attempt: z.number(),
+  outcome_unknown: z.boolean(),
+  created_at: z.number(),
+  stripe_transfer_id: z.string().nullable(),
+});
+type Reversal = z.infer<typeof Reversal>;
+
+const Done = z.object({ id: z.string() });
+const Due = z.object({ outcome_unknown: z.boolean() });
+
+export function makeReverseTransfer(deps: TaskDeps): Task {
+  const log = deps.logger.child({ task: TASK });
+  const now = deps.now ?? Date.now;
+  const policy = deps.config.reversal;
+  return async (payload) => {
+    const { id } = RowPayload.parse(payload);
+    // Stripe calls this run will make (a look-up first after an unknown outcome),
+    // reserved in the shared budget before the row is locked.
+    const due = await deps.db.maybeOne(sql.type(Due)`
+      select outcome_unknown from settle.transfer_reversals
+      where id = ${id} and status in ('pending') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
+    if (!due) return;
+    await takeStripeSlots(
+      deps.db,
+      deps.config.stripeMaxRequestsPerSecond,
+      due.outcome_unknown ? 2 : 1,
+    );
+    await deps.db.transaction(async (tx) => {
+      await actAs(tx, TASK);
+      const row = await tx.maybeOne(sql.type(Reversal)`
+        select r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
+               r.outcome_unknown, r.created_at, t.stripe_transfer_id
+        from settle.transfer_reversals r join settle.seller_transfers t on t.id = r.seller_transfer_id
+        where r.id = ${id}
+        for no key update of r skip locked`);
+      if (!row) {
+        const exists = await tx.exists(sql.type(z.object({}))`
+          select from settle.transfer_reversals where id = ${id} and status = 'pending'`);
+        if (exists) throw new RowBusy(`transfer reversal ${id} is locked by another transaction`);
+        return;
+      }
+      if (row.status !== "pending") return;
+      if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return;
+      if (!row.stripe_transfer_id) {
+        await giveUp(
+          tx,
+          row,
+          "the transfer has no Stripe id (never made, or a legacy row not backfilled): nothing to reverse at Stripe",
+        );
+        return;
+      }
+      if (row.retry_count > 0 && now() - row.created_at > AUTOMATIC_RETRY_WINDOW_MS) {
+        await giveUp(
+          tx,
+          row,
+          "stopped retrying: Stripe's 24 h idempotency window is closing; an admin may retry",
+        );
+        return;
+      }
+      const transferId = row.stripe_transfer_id;
+      const ours = { transfer_reversal_id: row.id };
+      let keyAttempt = row.key_attempt;
+      let mayExist = row.outcome_unknown;
+      try {
+        if (row.outcome_unknown) {
+          const found = await deps.stripe.findReversal(transferId, ours);
+          if (found) {
+            log.info(
+              { reversalId: row.id, stripeReversalId: found.id },
+              "adopted the reversal of an unknown outcome",
+            );
+            await reversed(tx, row.id, found.id, keyAttempt);
+            return;
+          }
+          keyAttempt += 1;
+          mayExist = false;
+        }
+        const stripeReversalId = await deps.stripe.reverseTransfer(
+          keyFor(row.id, keyAttempt),
+          transferId,
+          safeAmount(row.amount),
+          { ...ours, ...(row.refund_id ? { refund_id: row.refund_id } : {}) },
+        );
+        await reversed(tx, row.id, stripeReversalId, keyAttempt);
+      } catch (error) {
+        if (!(error instanceof PspError)) throw error;
+        if (error instanceof AlreadyReversed) {
+          const match = error.matchingReversal(ours);
+          if (match) {
+            log.warn(
+              { reversalId: row.id, stripeReversalId: match.id },
+              "transfer already reversed by our earlier call: adopted",
+            );
+            await reversed(tx, row.id, match.id, keyAttempt);
+          } else {
+            await giveUp(
+              tx,
+              row,
+              `the transfer ${transferId} has no room left (reversed ${error.transfer.amount_reversed} of ${error.transfer.amount}) and no reversal of it is ours: ${error.message}`,
+              keyAttempt,
+            );
+          }
+          return;
+        }
+        if (error instanceof InsufficientBalance) {
+          // The seller's balance cannot cover it: the amount becomes a seller debt,
+          // netted against its next payouts (ops.seller_debts reads this prefix).
+          await giveUp(tx, row, `balance_insufficient: ${error.summary()}`, keyAttempt);
+          return;
+        }
+        if (error.kind === "permanent") {
+          await giveUp(tx, row, error.summary(), keyAttempt);
+          return;
+        }
+        const next = afterFailure(policy, row.retry_count, now());
+        if (next.giveUp) {
+          await giveUp(
+            tx,
+            row,
+            `retries used up (${policy.maxRetries}); last: ${error.summary()}`,
+            keyAttempt,
+          );
+          return;
+        }
+        log.warn(
+          { reversalId: row.id, error: error.summary(), retryCount: next.retryCount },
+          "reversal will be retried",
+        );
+        await tx.query(sql.type(Done)`
+          update settle.transfer_reversals
+          set status = 'pending', retry_count = ${next.retryCount},
+              next_retry_at = to_timestamp(${next.nextRetryAt / 1000}),
+              outcome_unknown = ${mayExist || error.kind === "unknown"}, key_attempt = ${keyAttempt},
+              last_error = ${error.summary()}
+          where id = ${row.id} and status = 'pending'
+          returning id`);
+      }
+    });
+  };
+
+  async function reversed(
+    tx: DatabaseTransactionConnection,
+    id: string,
+    stripeReversalId: string,
+    keyAttempt: number,
+  ) {
+    await tx.query(sql.type(Done)`
+      update settle.transfer_reversals
+      set status = 'reversed', stripe_reversal_id = ${stripeReversalId}, key_attempt = ${keyAttempt},
+          outcome_unknown = false, next_retry_at = null, last_error = null
+      where id = ${id} and status = 'pending'
+      returning id`);
+  }
+
+  async function giveUp(
+    tx: DatabaseTransactionConnection,
+    row: Reversal,
+    reason: string,
+    keyAttempt = row.key_attempt,
+  ) {
+    log.error({ reversalId: row.id, reason }, "reversal permanently failed");
+    await tx.query(sql.type(Done)`
+      update settle.transfer_reversals
+      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason}
+      where id = ${row.id} and status = 'pending'
+      returning id`);
+  }
+}
