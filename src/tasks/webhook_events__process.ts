@@ -84,8 +84,10 @@ export function makeProcessWebhook(deps: TaskDeps): Task {
 
 async function apply(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<Result> {
   if (event.provider === "stripe") {
-    // Settle's Stripe objects move by our own calls' answers; transfer.* and
-    // payout.* events are acknowledged here (payouts act on them with their flow).
+    // Transfers and reversals move by our own calls' answers (or their look-ups),
+    // so their events only confirm what we know: acknowledged quietly. Anything
+    // else (payout.* until payouts act on them) is noted.
+    if (event.event_type?.startsWith("transfer.")) return { outcome: "duplicate" };
     return { outcome: "ignored", note: `${event.event_type} has no handler` };
   }
   let hook: HyperswitchWebhook;
