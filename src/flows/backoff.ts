@@ -3,6 +3,7 @@
  * max); after `maxRetries` failed retries the row gives up (permanently_failed).
  */
 import type { RetryPolicy } from "../config.ts";
+import type { PspError } from "../psp/errors.ts";
 
 export interface RetryDecision {
   giveUp: boolean;
@@ -24,3 +25,43 @@ export function afterFailure(policy: RetryPolicy, retryCount: number, now: numbe
  * transfer whose first attempt succeeded unseen.
  */
 export const AUTOMATIC_RETRY_WINDOW_MS = 23 * 60 * 60 * 1000;
+
+export type FailureDecision =
+  | { giveUp: true; reason: string }
+  | {
+      giveUp: false;
+      reason: string;
+      retryCount: number;
+      nextRetryAt: number;
+      outcomeUnknown: boolean;
+    };
+
+/**
+ * What a job does with a failed PSP call (SPEC §1.2): a permanent failure gives up
+ * at once; a retryable or unknown one is retried by backoff until the retries are
+ * used up. `mayExist`: an earlier call's outcome is still unresolved, so the next
+ * run must look the object up first, whatever this failure was.
+ */
+export function decideAfterPspFailure(
+  policy: RetryPolicy,
+  retryCount: number,
+  error: PspError,
+  mayExist: boolean,
+  now: number,
+): FailureDecision {
+  if (error.kind === "permanent") return { giveUp: true, reason: error.summary() };
+  const next = afterFailure(policy, retryCount, now);
+  if (next.giveUp) {
+    return {
+      giveUp: true,
+      reason: `retries used up (${policy.maxRetries}); last: ${error.summary()}`,
+    };
+  }
+  return {
+    giveUp: false,
+    reason: error.summary(),
+    retryCount: next.retryCount,
+    nextRetryAt: next.nextRetryAt,
+    outcomeUnknown: mayExist || error.kind === "unknown",
+  };
+}

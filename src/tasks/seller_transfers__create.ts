@@ -17,7 +17,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { AUTOMATIC_RETRY_WINDOW_MS, afterFailure } from "../flows/backoff.ts";
+import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
 import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
@@ -119,30 +119,21 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
         await complete(tx, row.id, stripeTransferId, keyAttempt);
       } catch (error) {
         if (!(error instanceof PspError)) throw error;
-        if (error.kind === "permanent") {
-          await giveUp(tx, row, error.summary(), keyAttempt);
-          return;
-        }
-        const next = afterFailure(policy, row.retry_count, now());
-        if (next.giveUp) {
-          await giveUp(
-            tx,
-            row,
-            `retries used up (${policy.maxRetries}); last: ${error.summary()}`,
-            keyAttempt,
-          );
+        const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
+        if (decision.giveUp) {
+          await giveUp(tx, row, decision.reason, keyAttempt);
           return;
         }
         log.warn(
-          { transferId: row.id, error: error.summary(), retryCount: next.retryCount },
+          { transferId: row.id, error: decision.reason, retryCount: decision.retryCount },
           "transfer will be retried",
         );
         await tx.query(sql.type(Done)`
           update settle.seller_transfers
-          set status = 'failed', retry_count = ${next.retryCount},
-              next_retry_at = to_timestamp(${next.nextRetryAt / 1000}),
-              outcome_unknown = ${mayExist || error.kind === "unknown"}, key_attempt = ${keyAttempt},
-              last_error = ${error.summary()}
+          set status = 'failed', retry_count = ${decision.retryCount},
+              next_retry_at = to_timestamp(${decision.nextRetryAt / 1000}),
+              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${keyAttempt},
+              last_error = ${decision.reason}
           where id = ${row.id} and status in ('pending', 'failed')
           returning id`);
       }

@@ -20,7 +20,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { AUTOMATIC_RETRY_WINDOW_MS, afterFailure } from "../flows/backoff.ts";
+import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
 import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
@@ -147,30 +147,21 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
           await giveUp(tx, row, `balance_insufficient: ${error.summary()}`, keyAttempt);
           return;
         }
-        if (error.kind === "permanent") {
-          await giveUp(tx, row, error.summary(), keyAttempt);
-          return;
-        }
-        const next = afterFailure(policy, row.retry_count, now());
-        if (next.giveUp) {
-          await giveUp(
-            tx,
-            row,
-            `retries used up (${policy.maxRetries}); last: ${error.summary()}`,
-            keyAttempt,
-          );
+        const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
+        if (decision.giveUp) {
+          await giveUp(tx, row, decision.reason, keyAttempt);
           return;
         }
         log.warn(
-          { reversalId: row.id, error: error.summary(), retryCount: next.retryCount },
+          { reversalId: row.id, error: decision.reason, retryCount: decision.retryCount },
           "reversal will be retried",
         );
         await tx.query(sql.type(Done)`
           update settle.transfer_reversals
-          set status = 'pending', retry_count = ${next.retryCount},
-              next_retry_at = to_timestamp(${next.nextRetryAt / 1000}),
-              outcome_unknown = ${mayExist || error.kind === "unknown"}, key_attempt = ${keyAttempt},
-              last_error = ${error.summary()}
+          set status = 'pending', retry_count = ${decision.retryCount},
+              next_retry_at = to_timestamp(${decision.nextRetryAt / 1000}),
+              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${keyAttempt},
+              last_error = ${decision.reason}
           where id = ${row.id} and status = 'pending'
           returning id`);
       }
