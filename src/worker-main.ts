@@ -3,9 +3,8 @@
  * apart from the API. It does not migrate (the API process or `npm run migrate`
  * does); it refuses to run jobs against a schema older than its code.
  */
-import pg from "pg";
 import { createPool, endPool } from "./database.ts";
-import { migrationStatus } from "./db/migrate.ts";
+import { assertMigrated } from "./db/migrate.ts";
 import { runWithDatabase } from "./lifecycle.ts";
 import { logger } from "./log.ts";
 import { openServices, scheduleSweeper } from "./services.ts";
@@ -34,19 +33,3 @@ runWithDatabase(async ({ config, database, onStop, fail }) => {
   onStop("worker", worker.stop);
   void worker.ended.then(({ error }) => fail("worker runner ended unexpectedly", error));
 });
-
-async function assertMigrated(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const status = await migrationStatus(client).catch(() => null);
-    if (!status?.current) {
-      throw new Error(
-        `the database is not migrated to this build (at ${status?.applied ?? "no migration"}, ` +
-          `expected ${status?.expected ?? "unknown"}): run \`npm run migrate\` or \`npm start\` first`,
-      );
-    }
-  } finally {
-    await client.end();
-  }
-}

@@ -11,7 +11,7 @@ import { Logger as GraphileLogger } from "@graphile/logger";
 import { migrate as graphileMigrate } from "graphile-migrate";
 import { clearAllPools } from "graphile-migrate/dist/pgReal.js";
 import { runMigrations as runWorkerMigrations } from "graphile-worker";
-import type pg from "pg";
+import pg from "pg";
 import type { Logger } from "../log.ts";
 import { graphileLogger } from "../worker.ts";
 
@@ -62,4 +62,25 @@ function lastCommittedHash(): Promise<string | null> {
     return /^--! Hash: (\S+)$/m.exec(text)?.[1] ?? null;
   })();
   return lastHash;
+}
+
+/**
+ * Refuses to run jobs against a schema older (or newer) than this build: a worker
+ * that does not migrate (npm run worker, the stock graphile-worker CLI) names the
+ * fix instead of failing every job on a missing column.
+ */
+export async function assertMigrated(connectionString: string): Promise<void> {
+  const client = new pg.Client({ connectionString });
+  await client.connect();
+  try {
+    const status = await migrationStatus(client).catch(() => null);
+    if (!status?.current) {
+      throw new Error(
+        `the database is not migrated to this build (at ${status?.applied ?? "no migration"}, ` +
+          `expected ${status?.expected ?? "unknown"}): run \`npm run migrate\` or \`npm start\` first`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
 }
