@@ -36,3 +36,11 @@ export async function takeStripeSlots(
 /** The idempotency key of a row's next call: its id, or `<id>:<n>` after n fresh keys. */
 export const keyFor = (id: string, keyAttempt: number) =>
   keyAttempt === 0 ? id : `${id}:${keyAttempt}`;
+
+/**
+ * The retry limit for transactions that contain a PSP call. slonik re-runs a
+ * transaction that fails with a deadlock or serialization error; with a Stripe
+ * call inside, a re-run would repeat it behind our back. Fail instead: the job is
+ * retried by graphile-worker, visibly, with the same key.
+ */
+export const NO_SILENT_RERUN = 0;

@@ -18,7 +18,7 @@ import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
 import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
-import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
+import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
 
@@ -137,7 +137,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
           where id = ${row.id} and status in ('pending', 'failed')
           returning id`);
       }
-    });
+    }, NO_SILENT_RERUN);
   };
 
   async function complete(

@@ -21,7 +21,7 @@ import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
 import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
-import { actAs, keyFor, takeStripeSlots } from "../flows/database-context.ts";
+import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
@@ -165,7 +165,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
           where id = ${row.id} and status = 'pending'
           returning id`);
       }
-    });
+    }, NO_SILENT_RERUN);
   };
 
   async function reversed(

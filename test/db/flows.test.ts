@@ -456,3 +456,36 @@ test("the shared request budget paces callers to the rate", async (t) => {
     t.true(Math.abs(gap - 0.2) < 0.01, `gap ${i} is ${gap}`);
   }
 });
+
+test("a transfer finishing while a refund of its order is applied: no deadlock, the refund reverses it", async (t) => {
+  const { pool } = t.context;
+  const o = await paid(pool, [{ amount: 1000, platformFee: 0 }]);
+  const [tr] = await transfersOf(pool, o.orderId);
+  const r = await refund(pool, o.orderId, null);
+  const job = await pool.connect();
+  try {
+    // The transfer job: holds its row through the Stripe call, then records it.
+    await job.query("begin");
+    await job.query("select 1 from settle.seller_transfers where id = $1 for no key update", [
+      tr!.id,
+    ]);
+    await job.query(
+      "update settle.seller_transfers set status = 'completed', stripe_transfer_id = 'tr_race_1' where id = $1",
+      [tr!.id],
+    );
+    // The refund webhook arrives meanwhile and waits for the row.
+    const applied = succeed(pool, r.id);
+    await new Promise((resolve) => setTimeout(resolve, 1_500)); // past deadlock_timeout
+    await job.query("commit");
+    t.is(await applied, "applied");
+  } finally {
+    job.release();
+  }
+  const after = await transfersOf(pool, o.orderId);
+  t.is(after.length, 1);
+  t.is(after[0]?.status, "completed", "made, so reversed by a reversal row, not cancelled");
+  t.deepEqual(
+    (await reversalsOf(pool, o.orderId)).map((x) => x.amount),
+    ["1000"],
+  );
+});
