@@ -42,6 +42,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       try {
+        // pool.end() resolves before its sockets are closed; a forced drop would
+        // then terminate connections whose clients still listen, and their error
+        // would crash the test process. Let them go first (bounded), then force.
+        for (let i = 0; i < 40; i++) {
+          const { rows } = await client.query<{ n: number }>(
+            "select count(*)::int as n from pg_stat_activity where datname = $1",
+            [name],
+          );
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
       } finally {
         await client.end();
