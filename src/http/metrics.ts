@@ -1,7 +1,8 @@
 /**
- * GET /metrics: Prometheus text. Process metrics, whether the worker runs, and
- * the pipeline's rows per entity and status (from ops.pipeline_summary), so a
- * dashboard can show work piling up in a status before anyone has to ask psql.
+ * GET /metrics: Prometheus text. Process metrics, whether the worker runs, the
+ * pipeline's rows per entity and status (ops.pipeline_summary), the backlog of
+ * unfinished work with the age of its oldest row (ops.backlog), and the job queue
+ * per task, so a dashboard shows work piling up or stuck before anyone asks psql.
  */
 import type pg from "pg";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
@@ -52,6 +53,67 @@ export function createMetrics({ pool, workerAlive, logger }: MetricsOptions): Me
         // One failed query should not cost the scrape its other metrics; the
         // missing series and the log line say what happened.
         logger.warn({ err: error }, "metrics: could not read ops.pipeline_summary");
+      }
+    },
+  });
+  const backlog = async () => {
+    const { rows } = await pool.query<{
+      entity: string;
+      status: string;
+      count: string;
+      oldest_seconds: string;
+    }>("select entity, status, count, oldest_seconds from ops.backlog");
+    return rows;
+  };
+  new Gauge({
+    name: "settle_backlog_rows",
+    help: "Unfinished rows per entity and status, from ops.backlog",
+    labelNames: ["entity", "status"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const row of await backlog())
+          this.set({ entity: row.entity, status: row.status }, Number(row.count));
+      } catch (error) {
+        logger.warn({ err: error }, "metrics: could not read ops.backlog");
+      }
+    },
+  });
+  new Gauge({
+    name: "settle_backlog_oldest_seconds",
+    help: "Age in seconds of the oldest unfinished row per entity and status, from ops.backlog",
+    labelNames: ["entity", "status"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const row of await backlog()) {
+          this.set({ entity: row.entity, status: row.status }, Number(row.oldest_seconds));
+        }
+      } catch (error) {
+        logger.warn({ err: error }, "metrics: could not read ops.backlog");
+      }
+    },
+  });
+  new Gauge({
+    name: "settle_jobs",
+    help: "graphile-worker jobs per task: waiting, running (locked), or out of attempts",
+    labelNames: ["task", "state"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        const { rows } = await pool.query<{ task: string; state: string; count: string }>(
+          `select task_identifier as task,
+                  case when attempts >= max_attempts then 'exhausted'
+                       when locked_at is not null then 'running' else 'waiting' end as state,
+                  count(*) as count
+           from graphile_worker.jobs group by 1, 2`,
+        );
+        for (const row of rows) this.set({ task: row.task, state: row.state }, Number(row.count));
+      } catch (error) {
+        logger.warn({ err: error }, "metrics: could not read graphile_worker.jobs");
       }
     },
   });

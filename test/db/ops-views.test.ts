@@ -247,6 +247,7 @@ test("every ops view explains itself", async (t) => {
   t.deepEqual(
     rows.map((r) => r.relname),
     [
+      "backlog",
       "money_invariants",
       "pipeline_summary",
       "refunds_without_psp_id",
@@ -256,4 +257,28 @@ test("every ops view explains itself", async (t) => {
     ],
   );
   for (const row of rows) t.truthy(row.comment, row.relname);
+});
+
+test("ops.backlog counts unfinished work per status with the age of the oldest row", async (t) => {
+  const { pool } = t.context;
+  const { orderId, sellerId } = await paidOrder(pool);
+  const { rows: tr } = await pool.query<{ id: string }>(
+    "insert into settle.seller_transfers (order_id, seller_id, amount, currency) values ($1, $2, 900, 'EUR') returning id",
+    [orderId, sellerId],
+  );
+  await unguarded(pool, (c) =>
+    c.query(
+      "update settle.seller_transfers set updated_at = now() - interval '2 hours' where id = $1",
+      [tr[0]!.id],
+    ),
+  );
+  const { rows } = await pool.query(
+    "select count::int, oldest_seconds::int from ops.backlog where entity = 'seller_transfers' and status = 'pending'",
+  );
+  t.true(rows[0].count >= 1);
+  t.true(rows[0].oldest_seconds >= 7200);
+  const final = await pool.query(
+    "select count(*)::int as n from ops.backlog where status in ('paid', 'completed', 'reversed')",
+  );
+  t.is(final.rows[0].n, 0, "final statuses are not backlog");
 });

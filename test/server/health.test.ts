@@ -114,6 +114,13 @@ test.serial(
     t.regex(metrics.text, /^settle_rows\{entity="orders",status="pending"\} 2$/m);
     t.regex(metrics.text, /^settle_worker_alive 1$/m);
     t.regex(metrics.text, /^process_cpu_user_seconds_total /m);
+    // The backlog: two pending orders, the oldest a moment old.
+    t.regex(metrics.text, /^settle_backlog_rows\{entity="orders",status="pending"\} 2$/m);
+    t.regex(
+      metrics.text,
+      /^settle_backlog_oldest_seconds\{entity="orders",status="pending"\} \d+$/m,
+    );
+    t.regex(metrics.text, /^# TYPE settle_jobs gauge$/m);
   },
 );
 
