@@ -3,7 +3,10 @@
  * each. Exit codes scripts can rely on: 0 done, 1 failed, 2 bad usage.
  */
 import { Command, CommanderError } from "commander";
+import { backfillTransferIdsCommand } from "./backfill-transfer-ids.ts";
 import { fakePspCommand } from "./fake-psp.ts";
+import { replayWebhookCommand } from "./replay-webhook.ts";
+import { statusCommand } from "./status.ts";
 
 const program = new Command("settle")
   .description("Operator commands of Settle, the marketplace money-movement service.")
@@ -11,6 +14,9 @@ const program = new Command("settle")
   .exitOverride();
 
 program.addCommand(fakePspCommand());
+program.addCommand(backfillTransferIdsCommand());
+program.addCommand(replayWebhookCommand());
+program.addCommand(statusCommand());
 // addCommand() does not pass these settings down: each subcommand gets them here.
 for (const command of program.commands) command.exitOverride().showHelpAfterError();
 
