@@ -42,6 +42,8 @@ export interface Config {
   workerConcurrency: number;
   transferRetry: RetryPolicy;
   reversal: RetryPolicy & { workerEnabled: boolean };
+  /** Subscription dunning: retry i of a failed invoice runs this long after its first failure. */
+  dunningRetryScheduleMs: readonly number[];
   sweepIntervalMs: number;
   /** Shared by all worker processes. */
   stripeMaxRequestsPerSecond: number;
@@ -108,6 +110,25 @@ const duration = () =>
     return value;
   });
 
+/** `1d,3d,5d`: durations as `duration()` reads them, each later than the one before. */
+const durationList = () =>
+  z.string().transform((raw, ctx) => {
+    const values = raw.split(",").map((part) => {
+      const text = part.trim();
+      return /[a-z]/i.test(text) ? ms(text as ms.StringValue) : Number.NaN;
+    });
+    const valid = values.every((value) => Number.isInteger(value) && value > 0);
+    if (!valid || values.some((value, i) => i > 0 && value <= (values[i - 1] ?? 0))) {
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "must be increasing positive durations with units, separated by commas, e.g. 1d,3d,5d",
+      });
+      return z.NEVER;
+    }
+    return values;
+  });
+
 const boolean = () =>
   z.string().transform((raw, ctx) => {
     const text = raw.trim().toLowerCase();
@@ -155,6 +176,7 @@ const schema = z.object({
   REVERSAL_MAX_RETRIES: integer(0, 1000).prefault("5"),
   REVERSAL_BACKOFF_BASE: duration().prefault("1m"),
   REVERSAL_BACKOFF_MAX: duration().prefault("1h"),
+  DUNNING_RETRY_SCHEDULE: durationList().prefault("1d,3d,5d"),
   SWEEP_INTERVAL: duration().prefault("1m"),
   STRIPE_MAX_REQUESTS_PER_SECOND: integer(1, 10_000).prefault("25"),
   SETTLE_DATA_DIR: text().prefault(".data"),
@@ -276,6 +298,7 @@ function build(env: Parsed): Readonly<Config> {
       backoffBaseMs: env.REVERSAL_BACKOFF_BASE,
       backoffMaxMs: env.REVERSAL_BACKOFF_MAX,
     },
+    dunningRetryScheduleMs: env.DUNNING_RETRY_SCHEDULE,
     sweepIntervalMs: env.SWEEP_INTERVAL,
     stripeMaxRequestsPerSecond: env.STRIPE_MAX_REQUESTS_PER_SECOND,
     dataDir: env.SETTLE_DATA_DIR,

@@ -5,6 +5,7 @@
 import { Logger as GraphileLogger, type Runner, run, type TaskList } from "graphile-worker";
 import type pg from "pg";
 import type { Logger } from "./log.ts";
+import { crontabFor } from "./tasks/index.ts";
 
 export interface WorkerOptions {
   pool: pg.Pool;
@@ -29,6 +30,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     pgPool: options.pool,
     concurrency: options.concurrency,
     taskList: options.taskList,
+    // The daily payout run, when this task list has it (a test's list may not).
+    crontab: crontabFor(options.taskList),
     forbiddenFlags: options.forbiddenFlags ?? [],
     noHandleSignals: true,
     logger: graphileLogger(log),

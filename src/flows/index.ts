@@ -8,10 +8,18 @@ import type { HyperswitchClient } from "../psp/hyperswitch/client.ts";
 import type { Caller } from "./caller.ts";
 import { confirmOrder } from "./confirm-order.ts";
 import { cancelOrder, retryReversal, retryTransfer } from "./order-admin.ts";
+import { createPayout, type PayoutRequest, settleSellerDebt } from "./payouts.ts";
 import { type RefundRequest, refundOrder } from "./refund-order.ts";
+import {
+  cancelSubscription,
+  createSubscription,
+  type SubscriptionRequest,
+} from "./subscriptions.ts";
 
 export type { Caller } from "./caller.ts";
+export type { PayoutRequest } from "./payouts.ts";
 export type { RefundRequest } from "./refund-order.ts";
+export type { SubscriptionRequest } from "./subscriptions.ts";
 
 export interface Flows {
   /** → the order id, and the client secret the buyer's checkout needs. */
@@ -27,6 +35,14 @@ export interface Flows {
   retryTransfer(caller: Caller, transferId: string, reason: string): Promise<string>;
   /** → the reversal id. */
   retryReversal(caller: Caller, reversalId: string, reason: string): Promise<string>;
+  /** → the payout id (pending; its job sends it to Stripe). */
+  createPayout(caller: Caller, request: PayoutRequest): Promise<string>;
+  /** → the debt id. */
+  settleSellerDebt(caller: Caller, debtId: string, reason: string): Promise<string>;
+  /** → the subscription id (incomplete; its first invoice is charged by a job). */
+  createSubscription(caller: Caller, request: SubscriptionRequest): Promise<string>;
+  /** → the subscription id. */
+  cancelSubscription(caller: Caller, subscriptionId: string): Promise<string>;
 }
 
 export function makeFlows(deps: {
@@ -41,5 +57,9 @@ export function makeFlows(deps: {
     refundOrder: (caller, request) => refundOrder({ ...deps, logger }, caller, request),
     retryTransfer: (caller, id, reason) => retryTransfer(deps.db, caller, id, reason),
     retryReversal: (caller, id, reason) => retryReversal(deps.db, caller, id, reason),
+    createPayout: (caller, request) => createPayout(deps.db, caller, request),
+    settleSellerDebt: (caller, id, reason) => settleSellerDebt(deps.db, caller, id, reason),
+    createSubscription: (caller, request) => createSubscription(deps.db, caller, request),
+    cancelSubscription: (caller, id) => cancelSubscription(deps.db, caller, id),
   };
 }

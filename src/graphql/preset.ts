@@ -15,7 +15,9 @@ import { type Authenticate, pgSettingsFor } from "./auth.ts";
 import { makeMaskError } from "./errors.ts";
 import { makeFlowMutationsPlugin } from "./flow-mutations.ts";
 import { makeJwtPlugin } from "./jwt-plugin.ts";
+import { makePayoutMutationsPlugin } from "./payout-mutations.ts";
 import { RELAY_NODE_PLUGINS, RowIdsPlugin } from "./row-ids.ts";
+import { makeSubscriptionMutationsPlugin } from "./subscription-mutations.ts";
 
 export const GRAPHQL_PATH = "/graphql";
 export const GRAPHIQL_PATH = "/graphiql";
@@ -58,7 +60,13 @@ export function makeSettlePreset({
     plugins: [
       RowIdsPlugin,
       makeJwtPlugin(authenticate),
-      ...(flows ? [makeFlowMutationsPlugin(flows)] : []),
+      ...(flows
+        ? [
+            makeFlowMutationsPlugin(flows),
+            makeSubscriptionMutationsPlugin(flows),
+            makePayoutMutationsPlugin(flows),
+          ]
+        : []),
     ],
     pgServices: [pgService],
     schema: {

@@ -6,7 +6,15 @@
 import type { TaskList } from "graphile-worker";
 import type { TaskDeps } from "./deps.ts";
 import { makeSendRefund, TASK as SEND_REFUND } from "./refunds__send.ts";
+import { TASK as CREATE_PAYOUT, makeCreatePayout } from "./seller_payouts__create.ts";
+import {
+  makePayAll,
+  TASK as PAY_ALL,
+  CRONTAB as PAY_ALL_CRONTAB,
+} from "./seller_payouts__pay_all.ts";
 import { TASK as CREATE_TRANSFER, makeCreateTransfer } from "./seller_transfers__create.ts";
+import { TASK as CHARGE_INVOICE, makeChargeInvoice } from "./subscription_invoices__charge.ts";
+import { makeRenewSubscription, TASK as RENEW_SUBSCRIPTION } from "./subscriptions__renew.ts";
 import { makeSweeper, SWEEPER_TASK } from "./sweeper.ts";
 import {
   makeReverseTransfer,
@@ -24,6 +32,10 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     [REVERSE_TRANSFER]: makeReverseTransfer(deps),
     [SEND_REFUND]: makeSendRefund(deps),
     [PROCESS_WEBHOOK]: makeProcessWebhook(deps),
+    [CREATE_PAYOUT]: makeCreatePayout(deps),
+    [PAY_ALL]: makePayAll(deps),
+    [CHARGE_INVOICE]: makeChargeInvoice(deps),
+    [RENEW_SUBSCRIPTION]: makeRenewSubscription(deps),
     [SWEEPER_TASK]: makeSweeper({ intervalMs: deps.config.sweepIntervalMs, logger: deps.logger }),
   };
 }
@@ -34,4 +46,12 @@ export function makeTaskList(deps: TaskDeps): TaskList {
  */
 export function forbiddenFlags(deps: Pick<TaskDeps, "config">): string[] {
   return deps.config.reversal.workerEnabled ? [] : [REVERSALS_FLAG];
+}
+
+/**
+ * graphile-worker crontab text for the scheduled tasks this task list has (the
+ * daily payout run); empty for a list without them, e.g. a test's.
+ */
+export function crontabFor(taskList: TaskList): string {
+  return PAY_ALL in taskList ? PAY_ALL_CRONTAB : "";
 }

@@ -7,6 +7,7 @@
  *                        sellers' shares taken back (reversals, or transfers
  *                        shrunk/cancelled before they were made)
  *   refund_failed     -> refund failed
+ * A payment event for a subscription invoice goes to ./webhooks/invoice-payments.ts.
  * An event for a state not reached yet (NOTYT: it overtook the API call that
  * caused it) fails the job, which graphile-worker retries with backoff; repeated
  * and stale events change nothing; anything else is acknowledged and noted.
@@ -23,6 +24,8 @@ import {
 } from "../psp/hyperswitch/webhooks.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
 import { RowBusy } from "./seller_transfers__create.ts";
+import { applyInvoicePaymentEvent, type Dunning, dunningOf } from "./webhooks/invoice-payments.ts";
+import { applyStripePayoutEvent } from "./webhooks/stripe-payouts.ts";
 
 export const TASK = "webhook_events__process";
 
@@ -43,6 +46,7 @@ type Result = { outcome: string; note?: string };
 
 export function makeProcessWebhook(deps: TaskDeps): Task {
   const log = deps.logger.child({ task: TASK });
+  const dunning = dunningOf(deps);
   return async (payload) => {
     const { id } = RowPayload.parse(payload);
     try {
@@ -58,7 +62,7 @@ export function makeProcessWebhook(deps: TaskDeps): Task {
           return;
         }
         if (event.processed_at !== null) return;
-        const result = await apply(tx, event);
+        const result = await apply(tx, event, dunning);
         const quiet = ["applied", "duplicate", "stale"].includes(result.outcome);
         if (!quiet)
           log.warn(
@@ -82,12 +86,17 @@ export function makeProcessWebhook(deps: TaskDeps): Task {
   };
 }
 
-async function apply(tx: DatabaseTransactionConnection, event: StoredEvent): Promise<Result> {
+async function apply(
+  tx: DatabaseTransactionConnection,
+  event: StoredEvent,
+  dunning: Dunning,
+): Promise<Result> {
   if (event.provider === "stripe") {
     // Transfers and reversals move by our own calls' answers (or their look-ups),
     // so their events only confirm what we know: acknowledged quietly. Anything
-    // else (payout.* until payouts act on them) is noted.
+    // else is noted. payout.* events move seller payouts (./webhooks/stripe-payouts.ts).
     if (event.event_type?.startsWith("transfer.")) return { outcome: "duplicate" };
+    if (event.event_type?.startsWith("payout.")) return applyStripePayoutEvent(tx, event.payload);
     return { outcome: "ignored", note: `${event.event_type} has no handler` };
   }
   let hook: HyperswitchWebhook;
@@ -102,6 +111,8 @@ async function apply(tx: DatabaseTransactionConnection, event: StoredEvent): Pro
   });
   if (hook.content.type === "payment_details") {
     const payment = hook.content.object;
+    const invoice = await applyInvoicePaymentEvent(tx, hook.event_type, payment, dunning);
+    if (invoice) return invoice;
     if (!UUID.test(payment.payment_id))
       return { outcome: "unknown", note: `payment ${payment.payment_id} is not ours` };
     switch (hook.event_type) {

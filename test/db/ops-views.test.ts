@@ -252,6 +252,7 @@ test("every ops view explains itself", async (t) => {
       "pipeline_summary",
       "refunds_without_psp_id",
       "reversal_backlog",
+      "seller_debts",
       "stuck_transfers",
       "transfers_missing_stripe_id",
     ],
