@@ -250,6 +250,7 @@ test("every ops view explains itself", async (t) => {
       "backlog",
       "money_invariants",
       "pipeline_summary",
+      "reconciliation_mismatches",
       "refunds_without_psp_id",
       "reversal_backlog",
       "seller_debts",

@@ -189,35 +189,74 @@ export class StripeService {
       ...(filter.transferGroup === undefined ? {} : { transfer_group: filter.transferGroup }),
       ...(filter.created === undefined ? {} : { created: filter.created }),
     };
-    const stripe = this.#stripe;
-    const failed = (error: unknown) =>
-      this.#failed("listTransfers", null, classifyStripeError(error));
-    return {
-      async *[Symbol.asyncIterator]() {
-        const pages = stripe.transfers.list(params);
-        while (true) {
-          let next: IteratorResult<Stripe.Transfer>;
-          try {
-            next = await pages.next();
-          } catch (error) {
-            throw failed(error);
-          }
-          if (next.done) return;
-          yield next.value;
-        }
-      },
+    return this.#paged("listTransfers", () => this.#stripe.transfers.list(params));
+  }
+
+  /**
+   * Every transfer the platform made, to any destination, newest first (the
+   * reconciliation walks them all). Each carries its 10 newest reversals.
+   */
+  listAllTransfers(
+    filter: { created?: number | Stripe.RangeQueryParam } = {},
+  ): AsyncIterable<Stripe.Transfer> {
+    const params: Stripe.TransferListParams = {
+      limit: PAGE,
+      ...(filter.created === undefined ? {} : { created: filter.created }),
     };
+    return this.#paged("listAllTransfers", () => this.#stripe.transfers.list(params));
+  }
+
+  /** A transfer's reversals, newest first, for a transfer with more than its 10 inline. */
+  listReversals(transferId: string): AsyncIterable<Stripe.TransferReversal> {
+    nonBlank(transferId, "transferId");
+    return this.#paged("listReversals", () =>
+      this.#stripe.transfers.listReversals(transferId, { limit: PAGE }),
+    );
+  }
+
+  /** The payouts of a connected account (`Stripe-Account`), newest first. */
+  listPayouts(
+    account: string,
+    filter: { created?: number | Stripe.RangeQueryParam } = {},
+  ): AsyncIterable<Stripe.Payout> {
+    connectedAccount(account, "listPayouts");
+    const params: Stripe.PayoutListParams = {
+      limit: PAGE,
+      ...(filter.created === undefined ? {} : { created: filter.created }),
+    };
+    return this.#paged("listPayouts", () =>
+      this.#stripe.payouts.list(params, { stripeAccount: account }),
+    );
+  }
+
+  /** `payouts.retrieve` on the connected account, or null when Stripe has no such payout. */
+  async findPayout(account: string, payoutId: string): Promise<Stripe.Payout | null> {
+    connectedAccount(account, "findPayout");
+    nonBlank(payoutId, "payoutId");
+    try {
+      return await this.#stripe.payouts.retrieve(payoutId, {}, { stripeAccount: account });
+    } catch (error) {
+      const failure = classifyStripeError(error);
+      if (failure.httpStatus === 404 && failure.code === "resource_missing") return null;
+      throw this.#failed("findPayout", null, failure);
+    }
+  }
+
+  /** `transfers.retrieve`, or null when Stripe has no such transfer. */
+  async findTransferById(transferId: string): Promise<Stripe.Transfer | null> {
+    try {
+      return await this.retrieveTransfer(transferId);
+    } catch (error) {
+      if (error instanceof PspError && error.httpStatus === 404) return null;
+      throw error;
+    }
   }
 
   /** `payouts.create` on the connected account (`Stripe-Account`) → the payout id. */
   async createPayout(key: string, account: string, request: PayoutRequest): Promise<string> {
     requireKey(key, "Stripe createPayout");
     // Without it the payout would silently come out of the platform's balance.
-    if (typeof account !== "string" || !/^acct_\w+$/.test(account)) {
-      throw new TypeError(
-        `Stripe createPayout: a connected account id is required (got ${JSON.stringify(account)})`,
-      );
-    }
+    connectedAccount(account, "createPayout");
     checkAmount(request.amount);
     const payout = await this.#call("createPayout", key, {}, () =>
       this.#stripe.payouts.create(
@@ -310,6 +349,29 @@ export class StripeService {
     });
   }
 
+  /**
+   * A list walked lazily: the SDK fetches the next page when the caller runs out
+   * of items, so a caller can pace its requests; failures come as PspErrors.
+   */
+  #paged<T>(op: string, open: () => AsyncIterator<T>): AsyncIterable<T> {
+    const failed = (error: unknown) => this.#failed(op, null, classifyStripeError(error));
+    return {
+      async *[Symbol.asyncIterator]() {
+        const pages = open();
+        while (true) {
+          let next: IteratorResult<T>;
+          try {
+            next = await pages.next();
+          } catch (error) {
+            throw failed(error);
+          }
+          if (next.done) return;
+          yield next.value;
+        }
+      },
+    };
+  }
+
   async #allReversals(transferId: string): Promise<Stripe.TransferReversal[]> {
     const all: Stripe.TransferReversal[] = [];
     for await (const reversal of this.#stripe.transfers.listReversals(transferId, {
@@ -361,6 +423,15 @@ function currency(code: string): string {
     throw new TypeError(`Stripe: not an ISO 4217 currency: ${JSON.stringify(code)}`);
   }
   return code.toLowerCase();
+}
+
+/** Payout calls act on a connected account; without one they would act on the platform's. */
+function connectedAccount(account: string, op: string): void {
+  if (typeof account !== "string" || !/^acct_\w+$/.test(account)) {
+    throw new TypeError(
+      `Stripe ${op}: a connected account id is required (got ${JSON.stringify(account)})`,
+    );
+  }
 }
 
 function nonBlank(value: string, what: string): string {

@@ -6,6 +6,9 @@
 import type Stripe from "stripe";
 import { type AccountRef, type Balances, insufficient } from "./balances.ts";
 import { unixSeconds } from "./clock.ts";
+import { type Page, type PageRequest, paginate } from "./pagination.ts";
+import type { CreatedFilter } from "./params.ts";
+import { inRange } from "./transfers.ts";
 import { newId, noSuch } from "./wire.ts";
 
 interface PayoutRecord {
@@ -86,6 +89,15 @@ export class PayoutBook {
     const record = this.#payouts.get(id);
     if (!record || record.account !== account) throw noSuch("payout", id);
     return structuredClone(record.payout);
+  }
+
+  /** An account's payouts, newest first, as GET /v1/payouts with `Stripe-Account` lists them. */
+  list(account: AccountRef, created: CreatedFilter | null, page: PageRequest): Page<Stripe.Payout> {
+    const matching = [...this.#payouts.values()]
+      .filter((r) => r.account === account && inRange(r.payout.created, created))
+      .sort((a, b) => b.payout.created - a.payout.created || b.seq - a.seq)
+      .map((r) => structuredClone(r.payout));
+    return paginate(matching, page, "payout");
   }
 
   /**

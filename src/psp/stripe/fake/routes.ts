@@ -197,6 +197,17 @@ export function stripeRoutes({
     },
     {
       method: "GET",
+      path: /^\/v1\/payouts$/,
+      run({ account, params }) {
+        // Stripe's other filters (arrival_date, destination, status) are not used by Settle.
+        onlyKnown(params, ["created", "limit", "starting_after", "ending_before", "expand"]);
+        expand(params);
+        const page = payouts.list(account, createdFilter(params), pageRequest(params));
+        return list(page, "/v1/payouts");
+      },
+    },
+    {
+      method: "GET",
       path: new RegExp(`^/v1/payouts/${ID}$`),
       run({ account, params, ids }) {
         onlyKnown(params, ["expand"]);

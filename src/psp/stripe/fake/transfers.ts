@@ -206,7 +206,8 @@ function newestFirst(a: { seq: number; transfer: { created: number } }, b: typeo
   return b.transfer.created - a.transfer.created || b.seq - a.seq;
 }
 
-function inRange(created: number, filter: CreatedFilter | null): boolean {
+/** Stripe's `created` range filter; payouts.ts lists by it too. */
+export function inRange(created: number, filter: CreatedFilter | null): boolean {
   if (!filter) return true;
   return (
     (filter.gt === undefined || created > filter.gt) &&

@@ -1,0 +1,137 @@
+/**
+ * `settle reconcile [--since <ISO date | 7d | 12h | 30m>]` (SPEC §8): our seller
+ * transfers, reversals and payouts against Stripe's lists since a moment (default
+ * 7 days ago), reconcile-stripe.ts. Prints a summary per kind and the first
+ * mismatches, and stores every mismatch under one run id in one transaction, with
+ * the run itself, so that ops.reconciliation_mismatches shows the latest run (empty
+ * when it was clean). Read-only towards the PSPs and our money rows: a re-run just
+ * adds a run. Exit 3 when any mismatch was found, so a cron job can alert on it.
+ */
+import { Command, InvalidArgumentError } from "commander";
+import { z } from "zod";
+import { loadConfig } from "../config.ts";
+import { type DatabasePool, sql } from "../db/slonik.ts";
+import { takeStripeSlots } from "../flows/database-context.ts";
+import { StripeService } from "../psp/stripe/service.ts";
+import type { EntityReport, Mismatch } from "./reconcile-mismatch.ts";
+import { reconcileStripe } from "./reconcile-stripe.ts";
+import { withSession } from "./session.ts";
+
+/** The exit code that reports mismatches (0 none, 1 failed, 2 bad usage). */
+export const EXIT_MISMATCHES = 3;
+/** Enough to start looking; the view has them all. */
+const SHOWN = 20;
+const UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
+
+/** An ISO date, or a duration back from now (`7d`, `12h`, `30m`). */
+export function parseSince(value: string, now = Date.now()): Date {
+  const duration = /^(\d+)([dhm])$/.exec(value);
+  if (duration) return new Date(now - Number(duration[1]) * (UNITS[duration[2] as string] ?? 0));
+  // A bare number would parse as a year or an epoch: neither is what anyone means.
+  const at = /^\d{4}-\d{2}-\d{2}/.test(value) ? new Date(value) : new Date(Number.NaN);
+  if (Number.isNaN(at.getTime()) || at.getTime() > now) {
+    throw new InvalidArgumentError(
+      "expected an ISO date in the past or a duration like 7d, 12h, 30m",
+    );
+  }
+  return at;
+}
+
+export function reconcileCommand(): Command {
+  return new Command("reconcile")
+    .description(
+      "Compare our transfers, reversals and payouts with Stripe's lists and record the mismatches.",
+    )
+    .option(
+      "--since <when>",
+      "ISO date, or a duration back from now: 7d, 12h, 30m",
+      (value: string) => parseSince(value),
+    )
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Mismatch kinds: missing_here (at the PSP, no row of ours), missing_there (our row",
+        "says made, the PSP has no such object), amount_differs, status_differs. Each run is",
+        "stored; ops.reconciliation_mismatches shows the latest one. Default --since: 7d.",
+        "",
+        "Needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE for a non-Stripe",
+        "endpoint), and the database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR.",
+        "",
+        "Exit codes: 0 no mismatch, 1 failed (nothing stored), 2 bad usage, 3 mismatches found.",
+      ].join("\n"),
+    )
+    .action(async (options: { since?: Date }) => {
+      const config = loadConfig();
+      if (!config.stripe) {
+        throw new Error(
+          "reconcile needs the Stripe credentials: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET " +
+            "(and STRIPE_API_BASE when not talking to api.stripe.com)",
+        );
+      }
+      const stripeOptions = config.stripe;
+      const since = options.since ?? parseSince("7d");
+      const found = await withSession("reconcile", async ({ db, log }) => {
+        const stripe = new StripeService(
+          { ...stripeOptions, timeoutMs: config.pspTimeoutMs, logger: log },
+          Date.now,
+        );
+        const take = () => takeStripeSlots(db, config.stripeMaxRequestsPerSecond);
+        console.log(`reconciling since ${since.toISOString()}`);
+        const reports = await reconcileStripe({ db, stripe, take, since });
+        const runId = await store(db, since, reports);
+        print(runId, reports);
+        return reports.some((r) => r.mismatches.length > 0);
+      });
+      if (found) process.exitCode = EXIT_MISMATCHES;
+    });
+}
+
+/** The run and all its mismatches, in one transaction: a run is wholly stored or not at all. */
+async function store(
+  db: DatabasePool,
+  since: Date,
+  reports: readonly EntityReport[],
+): Promise<string> {
+  const all = reports.flatMap((r) => r.mismatches);
+  return db.transaction(async (tx) => {
+    const runId = await tx.oneFirst(sql.type(z.object({ id: z.string() }))`
+      insert into settle.reconciliation_runs (since, mismatch_count)
+      values (${since.toISOString()}::timestamptz, ${all.length}) returning id`);
+    if (all.length > 0) {
+      await tx.query(sql.type(z.object({}))`
+        insert into settle.reconciliation_mismatches (run_id, provider, kind, entity, entity_id, psp_id, detail)
+        select ${runId}::uuid, m.provider, m.kind, m.entity, m.entity_id::uuid, m.psp_id, m.detail
+        from ${sql.unnest(
+          all.map((m) => [m.provider, m.kind, m.entity, m.entityId, m.pspId, m.detail]),
+          ["text", "text", "text", "text", "text", "text"],
+        )} as m (provider, kind, entity, entity_id, psp_id, detail)`);
+    }
+    return runId;
+  });
+}
+
+function print(runId: string, reports: readonly EntityReport[]): void {
+  for (const r of reports) {
+    const kinds = new Map<string, number>();
+    for (const m of r.mismatches) kinds.set(m.kind, (kinds.get(m.kind) ?? 0) + 1);
+    const detail = [...kinds].map(([kind, n]) => `${kind} ${n}`).join(", ");
+    console.log(
+      `${r.provider} ${r.entity}: ${r.ours} ours, ${r.theirs} theirs, ` +
+        `${r.mismatches.length} mismatch(es)${detail ? ` (${detail})` : ""}`,
+    );
+  }
+  const all = reports.flatMap((r) => r.mismatches);
+  for (const m of all.slice(0, SHOWN)) console.log(describe(m));
+  if (all.length > SHOWN) console.log(`… and ${all.length - SHOWN} more`);
+  console.log(
+    all.length === 0
+      ? `run ${runId}: no mismatches`
+      : `run ${runId}: ${all.length} mismatch(es), all in ops.reconciliation_mismatches`,
+  );
+}
+
+function describe(m: Mismatch): string {
+  const ids = [m.entityId ? `row ${m.entityId}` : null, m.pspId].filter(Boolean).join(" / ");
+  return `${m.kind} ${m.provider} ${m.entity} ${ids || "-"}: ${m.detail}`;
+}
