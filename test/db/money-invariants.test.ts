@@ -199,8 +199,12 @@ test("two concurrent transactions cannot both take the same share", async (t) =>
     await a.query("begin");
     await b.query("begin");
     await insertTransfer(a, orderId, sellerIds[0]!, 600);
-    await insertTransfer(b, orderId, sellerIds[0]!, 600);
+    // b's insert may itself wait for a: each insert enqueues a job, and the first
+    // job of a task also registers the task in graphile-worker, a row both
+    // transactions would write. So a commits while b's insert is in flight.
+    const bInserted = insertTransfer(b, orderId, sellerIds[0]!, 600);
     await a.query("commit");
+    await bInserted;
     await rejectsWith(t, b.query("commit"), "TREXC");
   } finally {
     a.release();
