@@ -25,7 +25,7 @@ import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backo
 import { actAs, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
-import { RowBusy, safeAmount } from "./seller_transfers__create.ts";
+import { RowBusy, safeAmount } from "./row-jobs.ts";
 
 export const TASK = "seller_payouts__create";
 

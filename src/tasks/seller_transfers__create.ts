@@ -21,6 +21,7 @@ import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backo
 import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
+import { RowBusy, safeAmount } from "./row-jobs.ts";
 
 export const TASK = "seller_transfers__create";
 
@@ -41,10 +42,6 @@ type Transfer = z.infer<typeof Transfer>;
 
 const Done = z.object({ id: z.string() });
 const Due = z.object({ outcome_unknown: z.boolean() });
-
-export class RowBusy extends Error {
-  override name = "RowBusy";
-}
 
 export function makeCreateTransfer(deps: TaskDeps): Task {
   const log = deps.logger.child({ task: TASK });
@@ -167,12 +164,4 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
       where id = ${row.id} and status in ('pending', 'failed')
       returning id`);
   }
-}
-
-/** int8 minor units to the number the SDK sends; refuse what a double cannot hold exactly. */
-export function safeAmount(amount: bigint): number {
-  if (amount <= 0n || amount > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new RangeError(`amount ${amount} is not a positive safe integer of minor units`);
-  }
-  return Number(amount);
 }

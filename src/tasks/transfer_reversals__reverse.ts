@@ -25,7 +25,7 @@ import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/databa
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
-import { RowBusy, safeAmount } from "./seller_transfers__create.ts";
+import { RowBusy, safeAmount } from "./row-jobs.ts";
 
 export const TASK = "transfer_reversals__reverse";
 export const REVERSALS_FLAG = "reversals";

@@ -23,7 +23,7 @@ import {
   WebhookPayloadError,
 } from "../psp/hyperswitch/webhooks.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
-import { RowBusy } from "./seller_transfers__create.ts";
+import { RowBusy } from "./row-jobs.ts";
 import { applyInvoicePaymentEvent, type Dunning, dunningOf } from "./webhooks/invoice-payments.ts";
 import { applyStripePayoutEvent } from "./webhooks/stripe-payouts.ts";
 
