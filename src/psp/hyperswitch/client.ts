@@ -27,8 +27,14 @@ import {
   type CreatePaymentParams,
   type CreateRefundParams,
   type Payment,
+  type PaymentList,
+  type PaymentListParams,
+  PaymentListSchema,
   PaymentSchema,
   type Refund,
+  type RefundList,
+  type RefundListParams,
+  RefundListSchema,
   RefundSchema,
 } from "./types.ts";
 
@@ -106,6 +112,41 @@ export class HyperswitchClient {
   /** GET /refunds/{id}, or null when Hyperswitch has no such refund (404 HE_02). */
   async findRefund(refundId: string): Promise<Refund | null> {
     return orNull(this.getRefund(refundId));
+  }
+
+  /**
+   * One page of GET /payments/list (query `limit`, `created.gte`, `ending_before`).
+   * Paging down is by `ending_before` = the last payment of the page, which the
+   * router reads as "created at or before", so the next page repeats it: walk
+   * with ./lists.ts, which drops the repeats.
+   */
+  async listPayments(params: PaymentListParams): Promise<PaymentList> {
+    const query = new URLSearchParams({ limit: String(pageLimit(params.limit, "listPayments")) });
+    if (params.createdGte) query.set("created.gte", params.createdGte.toISOString());
+    if (params.endingBefore !== undefined) {
+      query.set("ending_before", nonEmpty(params.endingBefore, "listPayments"));
+    }
+    return (await this.#get(`/payments/list?${query}`, PaymentListSchema)).value;
+  }
+
+  /** One page of POST /refunds/list (body `limit`, `offset`, `start_time`, `end_time`). */
+  async listRefunds(params: RefundListParams): Promise<RefundList> {
+    if (!Number.isSafeInteger(params.offset) || params.offset < 0) {
+      throw new RangeError("HyperswitchClient.listRefunds: offset must be an integer >= 0");
+    }
+    const body: Record<string, unknown> = {
+      limit: pageLimit(params.limit, "listRefunds"),
+      offset: params.offset,
+    };
+    if (params.createdFrom) body.start_time = params.createdFrom.toISOString();
+    if (params.createdTo) body.end_time = params.createdTo.toISOString();
+    // A read: no idempotency key, and safe to repeat.
+    const answer = await exchange(this.#options, this.#log, {
+      method: "POST",
+      path: "/refunds/list",
+      body,
+    });
+    return validated(RefundListSchema, answer, "/refunds/list");
   }
 
   /**
@@ -288,6 +329,21 @@ function permanent(error: PspError): PspError {
     requestId: error.requestId,
     cause: error,
   });
+}
+
+/** Both lists take 1 to 100 per page; anything else the router rejects (422 IR_06). */
+function pageLimit(limit: number, what: string): number {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
+    throw new RangeError(`HyperswitchClient.${what}: limit must be an integer from 1 to 100`);
+  }
+  return limit;
+}
+
+function nonEmpty(id: string, what: string): string {
+  if (typeof id !== "string" || id.trim() === "") {
+    throw new TypeError(`HyperswitchClient.${what}: an id is required (got ${JSON.stringify(id)})`);
+  }
+  return id;
 }
 
 /** Ids go into the path: an empty one would GET the collection, a slash another resource. */

@@ -6,6 +6,7 @@ export {
   HyperswitchClientOptionsToken,
 } from "./client.ts";
 export { MaybeAlreadyDone, PaymentDeclined, RefundFailed } from "./errors.ts";
+export { MAX_PAGE, paymentsSince, refundsSince, type WalkOptions } from "./lists.ts";
 export type {
   CardData,
   CreatePaymentParams,
@@ -13,8 +14,12 @@ export type {
   Metadata,
   MinorUnits,
   Payment,
+  PaymentList,
+  PaymentListParams,
   PaymentStatus,
   Refund,
+  RefundList,
+  RefundListParams,
   RefundStatus,
 } from "./types.ts";
 export {

@@ -85,6 +85,42 @@ export const RefundSchema = z.looseObject({
 });
 export type Refund = z.infer<typeof RefundSchema>;
 
+/** GET /payments/list answers `{size, data}`: newest first, no total and no offset. */
+export const PaymentListSchema = z.looseObject({
+  size: z.number().int().nonnegative(),
+  data: z.array(PaymentSchema),
+});
+export type PaymentList = z.infer<typeof PaymentListSchema>;
+
+/** POST /refunds/list answers `{count, total_count, data}`; total_count counts every match. */
+export const RefundListSchema = z.looseObject({
+  count: z.number().int().nonnegative(),
+  total_count: z.number().int().nonnegative(),
+  data: z.array(RefundSchema),
+});
+export type RefundList = z.infer<typeof RefundListSchema>;
+
+/** One page of GET /payments/list, newest `created` first. */
+export interface PaymentListParams {
+  /** 1–100. (Hyperswitch's default: 10) */
+  limit: number;
+  /** Sent as `created.gte`; the router then ignores `starting_after`. */
+  createdGte?: Date;
+  /** Payments created at or before this one's creation (inclusive): the way to page down. */
+  endingBefore?: string;
+}
+
+/** One page of POST /refunds/list, newest `updated_at` first. */
+export interface RefundListParams {
+  /** 1–100. (Hyperswitch's default: 10) */
+  limit: number;
+  offset: number;
+  /** `start_time`: refunds created at or after. */
+  createdFrom?: Date;
+  /** `end_time`: refunds created at or before. */
+  createdTo?: Date;
+}
+
 /**
  * `{"error":{…}}`. Normal errors carry `type`; the JSON-parser errors (IR_06 for an
  * unknown field or malformed body) carry `error_type` instead (A1 ⚠).

@@ -7,6 +7,12 @@
 import { randomUUID } from "node:crypto";
 import type { FakeHandler, FakeRequest } from "../../fake/server.ts";
 import { HsError, hsErrors } from "./errors.ts";
+import {
+  listPayments,
+  listRefunds,
+  parsePaymentListQuery,
+  parseRefundListRequest,
+} from "./lists.ts";
 import { createPayment } from "./payments.ts";
 import { createRefund } from "./refunds.ts";
 import { deserialize, PaymentsRequestSchema, RefundRequestSchema } from "./requests.ts";
@@ -41,8 +47,11 @@ function dispatch(deps: RouteDeps, req: FakeRequest): unknown {
   if (!route) throw hsErrors.unrecognizedUrl();
   const { state } = deps;
 
+  // The router registers `/list` before `/{id}`, so "list" never names an object.
+  if (route.id === "list") return list(deps, req, route.collection);
+
   if (route.id === null) {
-    // Only creates are modelled on the collections (no list endpoints).
+    // Only creates are modelled on the bare collections.
     if (req.method !== "POST") throw hsErrors.wrongMethod();
     if (route.collection === "payments") {
       const body = deserialize(req.rawBody, PaymentsRequestSchema);
@@ -68,6 +77,26 @@ function dispatch(deps: RouteDeps, req: FakeRequest): unknown {
   const refund = state.refunds.get(route.id);
   if (!refund) throw hsErrors.refundNotFound();
   return snapshot(refund);
+}
+
+/** GET /payments/list and POST /refunds/list (./lists.ts); parsing comes before authentication. */
+function list(deps: RouteDeps, req: FakeRequest, collection: Route["collection"]): unknown {
+  if (collection === "payments") {
+    // POST /payments/list is the dashboard's filter variant (JWT only): not modelled.
+    if (req.method !== "GET") throw hsErrors.wrongMethod();
+    const query = parsePaymentListQuery(req.query);
+    authenticate(deps, req);
+    return structuredClone(listPayments(deps.state, query));
+  }
+  if (req.method !== "POST") {
+    // GET /refunds/list reaches GET /refunds/{id} with the id "list", which no refund has.
+    if (req.method !== "GET") throw hsErrors.wrongMethod();
+    authenticate(deps, req);
+    throw hsErrors.refundNotFound();
+  }
+  const body = parseRefundListRequest(req.rawBody);
+  authenticate(deps, req);
+  return structuredClone(listRefunds(deps.state, body));
 }
 
 function parseRoute(path: string): Route | null {
