@@ -23,6 +23,8 @@ export interface EntityReport {
   ours: number;
   theirs: number;
   mismatches: Mismatch[];
+  /** What was looked at but deliberately not compared, said beside the counts. */
+  note?: string;
 }
 
 /** Our side of an object, as the comparisons need it. */
@@ -91,4 +93,53 @@ export function ourIdFrom(value: string | null | undefined): string | null {
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)
     ? value.toLowerCase()
     : null;
+}
+
+const PROVIDER_NAMES: Record<Mismatch["provider"], string> = {
+  stripe: "Stripe",
+  hyperswitch: "Hyperswitch",
+};
+
+/** The mismatches of one entity at one provider, as they are found. */
+export class Mismatches {
+  readonly #list: Mismatch[] = [];
+  constructor(
+    readonly provider: Mismatch["provider"],
+    readonly entity: string,
+  ) {}
+
+  add(kind: MismatchKind, entityId: string | null, pspId: string | null, detail: string) {
+    this.#list.push({
+      provider: this.provider,
+      kind,
+      entity: this.entity,
+      entityId,
+      pspId,
+      detail,
+    });
+  }
+
+  amount(row: OurRow, pspId: string, differs: string | null) {
+    if (differs) this.add("amount_differs", row.id, pspId, differs);
+  }
+
+  missingThere(row: OurRow, what: string) {
+    this.add(
+      "missing_there",
+      row.id,
+      row.pspId,
+      `ours ${row.status} with ${row.pspId}, ${PROVIDER_NAMES[this.provider]} has no such ${what}`,
+    );
+  }
+
+  report(ours: number, theirs: number, note?: string): EntityReport {
+    return {
+      provider: this.provider,
+      entity: this.entity,
+      ours,
+      theirs,
+      mismatches: this.#list,
+      ...(note ? { note } : {}),
+    };
+  }
 }

@@ -7,8 +7,17 @@
  * a row created just before the moment is still found for an object just after.
  * A row of ours holding a Stripe id that the list did not serve (an object older
  * than the window, as a legacy import's is) is looked up on its own before it is
- * called missing there. Legacy transfers recorded as made without their Stripe
- * id are left to ops.transfers_missing_stripe_id and `backfill-transfer-ids`.
+ * called missing there.
+ *
+ * A transfer row recorded as made without its Stripe id (a legacy import awaiting
+ * `backfill-transfer-ids`, listed by ops.transfers_missing_stripe_id) is paired by
+ * our id in the transfer's metadata (`seller_transfer_id`) when the transfer has
+ * it, else as the backfill would: the one row of that order (`transfer_group`, or
+ * metadata `order_id`) and that seller (`destination`) that lacks an id. Without
+ * this, every such transfer would be reported missing here although its row is
+ * here; pairing it also compares its amount and status. Several candidates stay
+ * unpaired and are said to be ambiguous. The id itself is left to the backfill:
+ * reconcile writes nothing to money rows.
  *
  * Every Stripe request takes its slot of the fleet-wide budget first (`take`).
  */
@@ -20,7 +29,7 @@ import type { StripeService } from "../psp/stripe/service.ts";
 import {
   amountDiffers,
   type EntityReport,
-  type Mismatch,
+  Mismatches,
   type OurRow,
   ourIdFrom,
   pair,
@@ -46,8 +55,10 @@ const Row = z.object({
   psp_id: z.string().nullable(),
   /** The reversal's transfer id, or the payout's connected account. */
   parent: z.string().nullable(),
+  /** Transfers: "<order id> <seller's account>", how a row lacking its Stripe id is found. */
+  group_key: z.string().nullable().optional(),
 });
-type Row = OurRow & { parent: string | null };
+type Row = OurRow & { parent: string | null; groupKey?: string | null };
 
 export async function reconcileStripe(deps: StripeReconcileDeps): Promise<EntityReport[]> {
   const created = { gte: Math.floor(deps.since.getTime() / 1000) };
@@ -57,6 +68,11 @@ export async function reconcileStripe(deps: StripeReconcileDeps): Promise<Entity
     await reconcileReversals(deps, transfers),
     await reconcilePayouts(deps, created),
   ];
+}
+
+/** The order a transfer names: its transfer_group, else its metadata order_id (our uuids only). */
+function orderOf(transfer: Stripe.Transfer): string | null {
+  return ourIdFrom(transfer.transfer_group) ?? ourIdFrom(transfer.metadata?.order_id);
 }
 
 /** Walks a lazily paged list, taking a slot before each request the walk may make. */
@@ -88,19 +104,47 @@ async function reconcileTransfers(
     ourId: ourIdFrom(t.metadata?.seller_transfer_id),
     transfer: t,
   }));
+  const groups = transfers.flatMap((t) => {
+    const group = orderOf(t);
+    return group ? [group] : [];
+  });
   const ours = await ourRows(
     deps,
     theirs,
     (ids, ourIds) => sql.fragment`
     select t.id, t.amount, t.currency::text as currency, t.status,
-           nullif(t.stripe_transfer_id, '') as psp_id, null::text as parent
-    from settle.seller_transfers t
+           nullif(t.stripe_transfer_id, '') as psp_id, null::text as parent,
+           t.order_id::text || ' ' || s.stripe_account_id as group_key
+    from settle.seller_transfers t join settle.sellers s on s.id = t.seller_id
     where t.created_at >= ${deps.since.toISOString()}::timestamptz
        or t.stripe_transfer_id = any(${sql.array(ids, "text")})
-       or t.id::text = any(${sql.array(ourIds, "text")})`,
+       or t.id::text = any(${sql.array(ourIds, "text")})
+       or (coalesce(t.stripe_transfer_id, '') = '' and t.order_id::text = any(${sql.array(groups, "text")}))`,
   );
-  const out = new Mismatches("seller_transfers");
-  const { pairs, unmatched, unpaired } = pair(ours, theirs);
+  const out = new Mismatches("stripe", "seller_transfers");
+  const paired = pair(ours, theirs);
+  const { pairs, unpaired } = paired;
+  const unmatched: typeof paired.unmatched = [];
+  // Rows lacking their Stripe id, by order and seller: the backfill's match.
+  const lacking = new Map<string, Row[]>();
+  for (const row of unpaired) {
+    if (row.pspId || !row.groupKey) continue;
+    lacking.set(row.groupKey, [...(lacking.get(row.groupKey) ?? []), row]);
+  }
+  const ambiguous = new Map<string, number>();
+  for (const object of paired.unmatched) {
+    const key = `${orderOf(object.transfer)} ${object.transfer.destination}`;
+    const candidates = lacking.get(key) ?? [];
+    const row = candidates.length === 1 ? candidates[0] : undefined;
+    if (row) {
+      lacking.delete(key);
+      unpaired.splice(unpaired.indexOf(row), 1);
+      pairs.push([row, object]);
+    } else {
+      if (candidates.length > 1) ambiguous.set(object.id, candidates.length);
+      unmatched.push(object);
+    }
+  }
   const compare = (row: Row, transfer: Stripe.Transfer) => {
     out.amount(row, transfer.id, amountDiffers(row, { ...transfer, ourId: null }));
     const state = transferState(transfer);
@@ -114,7 +158,10 @@ async function reconcileTransfers(
       "missing_here",
       null,
       object.id,
-      `Stripe transfer of ${object.amount} ${object.currency.toUpperCase()} to ${object.transfer.destination} (group ${object.transfer.transfer_group ?? "none"}) has no row here`,
+      `Stripe transfer of ${object.amount} ${object.currency.toUpperCase()} to ${object.transfer.destination} (group ${object.transfer.transfer_group ?? "none"}) has no row here` +
+        (ambiguous.has(object.id)
+          ? ` of its own: ${ambiguous.get(object.id)} rows of that order and seller lack their Stripe id, so it is ambiguous (see backfill-transfer-ids)`
+          : ""),
     );
   }
   for (const row of unpaired) {
@@ -135,7 +182,9 @@ async function reconcileReversals(
   // than the window is then found without asking again.
   const known = new Map<string, Stripe.TransferReversal[]>();
   for (const transfer of transfers) known.set(transfer.id, await reversalsOf(deps, transfer));
-  const since = deps.since.getTime() / 1000;
+  // Whole seconds, as Stripe's `created` and the list's `created.gte`: a reversal made
+  // in the same second as the moment is in the window, as its transfer is.
+  const since = Math.floor(deps.since.getTime() / 1000);
   const theirs = [...known.values()]
     .flat()
     .filter((r) => r.created >= since)
@@ -157,7 +206,7 @@ async function reconcileReversals(
        or r.stripe_reversal_id = any(${sql.array(ids, "text")})
        or r.id::text = any(${sql.array(ourIds, "text")})`,
   );
-  const out = new Mismatches("transfer_reversals");
+  const out = new Mismatches("stripe", "transfer_reversals");
   const { pairs, unmatched, unpaired } = pair(ours, theirs);
   const compare = (row: Row, reversal: Stripe.TransferReversal) => {
     out.amount(row, reversal.id, amountDiffers(row, { ...reversal, ourId: null }));
@@ -240,7 +289,7 @@ async function reconcilePayouts(
        or p.external_payout_id = any(${sql.array(ids, "text")})
        or p.id::text = any(${sql.array(ourIds, "text")})`,
   );
-  const out = new Mismatches("seller_payouts");
+  const out = new Mismatches("stripe", "seller_payouts");
   const { pairs, unmatched, unpaired } = pair(ours, theirs);
   const compare = (row: Row, payout: Stripe.Payout) => {
     out.amount(row, payout.id, amountDiffers(row, { ...payout, ourId: null }));
@@ -278,32 +327,5 @@ async function ourRows(
   const ids = theirs.map((t) => t.id);
   const ourIds = theirs.flatMap((t) => (t.ourId ? [t.ourId] : []));
   const rows = await deps.db.any(sql.type(Row)`${query(ids, ourIds)}`);
-  return rows.map((r) => ({ ...r, pspId: r.psp_id }));
-}
-
-/** The mismatches of one entity, as they are found. */
-class Mismatches {
-  readonly #list: Mismatch[] = [];
-  constructor(readonly entity: string) {}
-
-  add(kind: Mismatch["kind"], entityId: string | null, pspId: string | null, detail: string) {
-    this.#list.push({ provider: "stripe", kind, entity: this.entity, entityId, pspId, detail });
-  }
-
-  amount(row: OurRow, pspId: string, differs: string | null) {
-    if (differs) this.add("amount_differs", row.id, pspId, differs);
-  }
-
-  missingThere(row: OurRow, what: string) {
-    this.add(
-      "missing_there",
-      row.id,
-      row.pspId,
-      `ours ${row.status} with ${row.pspId}, Stripe has no such ${what}`,
-    );
-  }
-
-  report(ours: number, theirs: number): EntityReport {
-    return { provider: "stripe", entity: this.entity, ours, theirs, mismatches: this.#list };
-  }
+  return rows.map((r) => ({ ...r, pspId: r.psp_id, groupKey: r.group_key ?? null }));
 }

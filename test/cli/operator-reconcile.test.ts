@@ -7,7 +7,10 @@
  * a completed row whose Stripe id the fake never made (missing_there), a transfer
  * for another amount (amount_differs), a payout Stripe failed after we recorded
  * it paid (status_differs): stored under one run, shown by the view, exit 3. A
- * re-run adds a run; the view shows only the latest.
+ * re-run adds a run; the view shows only the latest. Then rows lacking their Stripe
+ * id: paired by our id in the metadata or, as the backfill does, by order and
+ * seller (ambiguous when two rows qualify); and reversals that differ in amount, or
+ * that we gave up on while Stripe made them.
  */
 import { randomUUID } from "node:crypto";
 import test from "ava";
@@ -183,4 +186,146 @@ test("reconcile --help documents the exit codes; a bad --since exits 2; no Strip
   t.is(bare.code, 1, bare.output);
   t.regex(bare.output, /reconcile needs the Stripe credentials/);
   t.is((await w.pool.query("select 1 from settle.reconciliation_runs")).rowCount, 0);
+});
+
+/** A legacy order of one seller with `n` transfers lacking their Stripe id, splitting its share. */
+async function splitLegacyOrder(w: World, account: string, n: number): Promise<LegacyTransfer[]> {
+  const client = await w.pool.connect();
+  try {
+    await client.query("begin");
+    const order = await client.query<{ id: string; seller_id: string }>(
+      `with s as (select id from settle.sellers where stripe_account_id = $1)
+       insert into settle.orders (buyer_id, currency, total_amount)
+       select (select id from settle.buyers limit 1), 'EUR', $2 returning id, (select id from s) as seller_id`,
+      [account, 1_000 * n + 100],
+    );
+    const { id: orderId, seller_id: sellerId } = order.rows[0] as { id: string; seller_id: string };
+    await client.query(
+      "insert into settle.order_items (order_id, seller_id, amount, platform_fee) values ($1, $2, $3, 100)",
+      [orderId, sellerId, 1_000 * n + 100],
+    );
+    const rows = await client.query<{ id: string }>(
+      `insert into settle.seller_transfers (order_id, seller_id, amount, currency, status, legacy_import)
+       select $1, $2, 1000, 'EUR', 'completed', true from generate_series(1, $3) returning id`,
+      [orderId, sellerId, n],
+    );
+    await client.query("commit");
+    return rows.rows.map((r) => ({ id: r.id, orderId, account, amount: 1_000 }));
+  } catch (error) {
+    await client.query("rollback");
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** A succeeded refund of the order, so that reversals of its transfers fit the books. */
+async function succeededRefund(w: World, orderId: string, amount: number): Promise<string> {
+  const row = await w.pool.query<{ id: string }>(
+    "insert into settle.refunds (order_id, amount) values ($1, $2) returning id",
+    [orderId, amount],
+  );
+  const id = row.rows[0]?.id as string;
+  await w.pool.query("update settle.refunds set status = 'succeeded' where id = $1", [id]);
+  return id;
+}
+
+async function reversalRow(w: World, transferId: string, refundId: string, amount: number) {
+  const row = await w.pool.query<{ id: string }>(
+    "insert into settle.transfer_reversals (seller_transfer_id, refund_id, amount) values ($1, $2, $3) returning id",
+    [transferId, refundId, amount],
+  );
+  return row.rows[0]?.id as string;
+}
+
+test("reconcile: a transfer row lacking its Stripe id is paired by metadata or by order and seller; reversals differ in amount and status", async (t) => {
+  t.timeout(120_000);
+  const w = await world(t);
+  const [byOurId, byOrder, short, reversed] = await legacyTransfers(w.pool, 4);
+  if (!byOurId || !byOrder || !short || !reversed)
+    throw new Error("four legacy transfers expected");
+  // Two rows of one order and seller lack their id: a transfer cannot be told apart.
+  const split = await splitLegacyOrder(w, byOrder.account, 2);
+  // Imported before the window: only the Stripe transfers are in it.
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  const since = new Date().toISOString();
+  const transfer = (row: LegacyTransfer, amount: number, metadata: Record<string, string>) =>
+    sdk(w).transfers.create({
+      amount,
+      currency: "eur",
+      destination: row.account,
+      transfer_group: row.orderId,
+      metadata,
+    });
+  // Our id in the metadata; only the order's (as the older system made them); one unit more.
+  await transfer(byOurId, byOurId.amount, {
+    order_id: byOurId.orderId,
+    seller_transfer_id: byOurId.id,
+  });
+  await transfer(byOrder, byOrder.amount, { order_id: byOrder.orderId });
+  const shortTransfer = await transfer(short, short.amount + 1, { order_id: short.orderId });
+  const splitTransfer = await transfer(split[0] as LegacyTransfer, 1_000, {
+    order_id: split[0]?.orderId as string,
+  });
+
+  // Reversals of a made transfer: one recorded for 10 that Stripe made for 12, one we
+  // gave up on (permanently_failed) that Stripe did make.
+  const trId = await made(w, reversed);
+  const refundId = await succeededRefund(w, reversed.orderId, 100);
+  const tenHere = await reversalRow(w, reversed.id, refundId, 10);
+  const twelveThere = await sdk(w).transfers.createReversal(trId, {
+    amount: 12,
+    metadata: { refund_id: refundId, transfer_reversal_id: tenHere },
+  });
+  await w.pool.query(
+    "update settle.transfer_reversals set status = 'reversed', stripe_reversal_id = $2 where id = $1",
+    [tenHere, twelveThere.id],
+  );
+  const givenUp = await reversalRow(w, reversed.id, refundId, 5);
+  await w.pool.query(
+    "update settle.transfer_reversals set status = 'permanently_failed' where id = $1",
+    [givenUp],
+  );
+  const madeAnyway = await sdk(w).transfers.createReversal(trId, {
+    amount: 5,
+    metadata: { refund_id: refundId, transfer_reversal_id: givenUp },
+  });
+
+  const found = await settle(w, ["reconcile", "--since", since]);
+  t.is(found.code, 3, found.output);
+  const rows = await view(w);
+  const expected = [
+    {
+      kind: "amount_differs",
+      entity: "seller_transfers",
+      entity_id: short.id,
+      psp_id: shortTransfer.id,
+    },
+    { kind: "missing_here", entity: "seller_transfers", entity_id: null, psp_id: splitTransfer.id },
+    {
+      kind: "amount_differs",
+      entity: "transfer_reversals",
+      entity_id: tenHere,
+      psp_id: twelveThere.id,
+    },
+    {
+      kind: "status_differs",
+      entity: "transfer_reversals",
+      entity_id: givenUp,
+      psp_id: madeAnyway.id,
+    },
+  ].map(key);
+  t.deepEqual(rows.map(key).sort(), [...expected].sort(), found.output);
+  t.regex(
+    found.output,
+    /^amount_differs stripe transfer_reversals .*: ours 10 EUR, theirs 12 EUR$/m,
+  );
+  t.regex(
+    found.output,
+    /^status_differs stripe transfer_reversals .*: ours permanently_failed, Stripe reversed$/m,
+  );
+  t.regex(
+    found.output,
+    /has no row here of its own: 2 rows of that order and seller lack their Stripe id/,
+  );
 });
