@@ -1,7 +1,10 @@
 /**
- * `settle reconcile [--since <ISO date | 7d | 12h | 30m>]` (SPEC §8): our seller
- * transfers, reversals and payouts against Stripe's lists since a moment (default
- * 7 days ago), reconcile-stripe.ts. Prints a summary per kind and the first
+ * `settle reconcile [--since <ISO date | 7d | 12h | 30m>]` (SPEC §8): our rows
+ * against the PSPs' lists since a moment (default 7 days ago): orders' payments
+ * and refunds against Hyperswitch (reconcile-hyperswitch.ts), seller transfers,
+ * reversals and payouts against Stripe (reconcile-stripe.ts). Each provider is
+ * reconciled when its credentials are configured; one that is not is said to be
+ * skipped, and none at all is an error. Prints a summary per kind and the first
  * mismatches, and stores every mismatch under one run id in one transaction, with
  * the run itself, so that ops.reconciliation_mismatches shows the latest run (empty
  * when it was clean). Read-only towards the PSPs and our money rows: a re-run just
@@ -12,7 +15,9 @@ import { z } from "zod";
 import { loadConfig } from "../config.ts";
 import { type DatabasePool, sql } from "../db/slonik.ts";
 import { takeStripeSlots } from "../flows/database-context.ts";
+import { HyperswitchClient } from "../psp/hyperswitch/index.ts";
 import { StripeService } from "../psp/stripe/service.ts";
+import { reconcileHyperswitch } from "./reconcile-hyperswitch.ts";
 import type { EntityReport, Mismatch } from "./reconcile-mismatch.ts";
 import { reconcileStripe } from "./reconcile-stripe.ts";
 import { withSession } from "./session.ts";
@@ -40,7 +45,7 @@ export function parseSince(value: string, now = Date.now()): Date {
 export function reconcileCommand(): Command {
   return new Command("reconcile")
     .description(
-      "Compare our transfers, reversals and payouts with Stripe's lists and record the mismatches.",
+      "Compare our payments and refunds with Hyperswitch's lists, and our transfers, reversals and payouts with Stripe's, and record the mismatches.",
     )
     .option(
       "--since <when>",
@@ -55,30 +60,56 @@ export function reconcileCommand(): Command {
         "says made, the PSP has no such object), amount_differs, status_differs. Each run is",
         "stored; ops.reconciliation_mismatches shows the latest one. Default --since: 7d.",
         "",
-        "Needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE for a non-Stripe",
-        "endpoint), and the database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR.",
+        "Compared: Hyperswitch payments (payment_id = our order id) and refunds (refund_id = our",
+        "refund id), when HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET",
+        "are set; Stripe transfers, reversals and payouts, when STRIPE_SECRET_KEY and",
+        "STRIPE_WEBHOOK_SECRET are set (and STRIPE_API_BASE for a non-Stripe endpoint). A provider",
+        "without credentials is skipped and the output says so; at least one is needed. Also needs",
+        "the database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR. Payments of",
+        "subscription invoices are recognised and counted, not compared yet.",
         "",
         "Exit codes: 0 no mismatch, 1 failed (nothing stored), 2 bad usage, 3 mismatches found.",
       ].join("\n"),
     )
     .action(async (options: { since?: Date }) => {
       const config = loadConfig();
-      if (!config.stripe) {
+      const { hyperswitch: hyperswitchOptions, stripe: stripeOptions } = config;
+      if (!hyperswitchOptions && !stripeOptions) {
         throw new Error(
-          "reconcile needs the Stripe credentials: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET " +
-            "(and STRIPE_API_BASE when not talking to api.stripe.com)",
+          "reconcile needs the credentials of at least one PSP: set HYPERSWITCH_BASE_URL, " +
+            "HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET, or STRIPE_SECRET_KEY and " +
+            "STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE when not talking to api.stripe.com)",
         );
       }
-      const stripeOptions = config.stripe;
       const since = options.since ?? parseSince("7d");
       const found = await withSession("reconcile", async ({ db, log }) => {
-        const stripe = new StripeService(
-          { ...stripeOptions, timeoutMs: config.pspTimeoutMs, logger: log },
-          Date.now,
-        );
-        const take = () => takeStripeSlots(db, config.stripeMaxRequestsPerSecond);
         console.log(`reconciling since ${since.toISOString()}`);
-        const reports = await reconcileStripe({ db, stripe, take, since });
+        const reports: EntityReport[] = [];
+        if (hyperswitchOptions) {
+          const hyperswitch = new HyperswitchClient({
+            baseUrl: hyperswitchOptions.baseUrl,
+            apiKey: hyperswitchOptions.apiKey,
+            timeoutMs: config.pspTimeoutMs,
+            logger: log,
+          });
+          reports.push(...(await reconcileHyperswitch({ db, hyperswitch, since })));
+        } else {
+          console.log(
+            "hyperswitch skipped: HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET are not set, so payments and refunds were not compared",
+          );
+        }
+        if (stripeOptions) {
+          const stripe = new StripeService(
+            { ...stripeOptions, timeoutMs: config.pspTimeoutMs, logger: log },
+            Date.now,
+          );
+          const take = () => takeStripeSlots(db, config.stripeMaxRequestsPerSecond);
+          reports.push(...(await reconcileStripe({ db, stripe, take, since })));
+        } else {
+          console.log(
+            "stripe skipped: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set, so transfers, reversals and payouts were not compared",
+          );
+        }
         const runId = await store(db, since, reports);
         print(runId, reports);
         return reports.some((r) => r.mismatches.length > 0);
@@ -118,7 +149,8 @@ function print(runId: string, reports: readonly EntityReport[]): void {
     const detail = [...kinds].map(([kind, n]) => `${kind} ${n}`).join(", ");
     console.log(
       `${r.provider} ${r.entity}: ${r.ours} ours, ${r.theirs} theirs, ` +
-        `${r.mismatches.length} mismatch(es)${detail ? ` (${detail})` : ""}`,
+        `${r.mismatches.length} mismatch(es)${detail ? ` (${detail})` : ""}` +
+        `${r.note ? `; ${r.note}` : ""}`,
     );
   }
   const all = reports.flatMap((r) => r.mismatches);

@@ -101,6 +101,7 @@ test("reconcile: clean books exit 0; each kind of divergence is stored and shown
   t.regex(clean.output, /^stripe seller_transfers: \d+ ours, 2 theirs, 0 mismatch\(es\)$/m);
   t.regex(clean.output, /^stripe seller_payouts: 1 ours, 1 theirs, 0 mismatch\(es\)$/m);
   t.regex(clean.output, /^run [0-9a-f-]{36}: no mismatches$/m);
+  t.regex(clean.output, /^hyperswitch skipped: HYPERSWITCH_BASE_URL, .* are not set/m);
   t.deepEqual(await view(w), []);
   t.is((await w.pool.query("select 1 from settle.reconciliation_runs")).rowCount, 1);
 
@@ -167,12 +168,13 @@ test("reconcile: clean books exit 0; each kind of divergence is stored and shown
   t.is((await w.pool.query("select 1 from settle.reconciliation_runs")).rowCount, 3);
 });
 
-test("reconcile --help documents the exit codes; a bad --since exits 2; no Stripe credentials exits 1", async (t) => {
+test("reconcile --help documents the exit codes; a bad --since exits 2; no PSP credentials exits 1", async (t) => {
   const w = await world(t);
   const help = await settle(w, ["reconcile", "--help"]);
   t.is(help.code, 0);
   t.regex(help.output, /--since <when>/);
   t.regex(help.output, /3 mismatches found/);
+  t.regex(help.output, /Hyperswitch payments .* and refunds/);
   for (const since of ["yesterday", "2999-01-01", "7"]) {
     const bad = await settle(w, ["reconcile", "--since", since]);
     t.is(bad.code, 2, bad.output);
@@ -184,7 +186,7 @@ test("reconcile --help documents the exit codes; a bad --since exits 2; no Strip
     STRIPE_WEBHOOK_SECRET: undefined,
   });
   t.is(bare.code, 1, bare.output);
-  t.regex(bare.output, /reconcile needs the Stripe credentials/);
+  t.regex(bare.output, /reconcile needs the credentials of at least one PSP/);
   t.is((await w.pool.query("select 1 from settle.reconciliation_runs")).rowCount, 0);
 });
 

@@ -1,6 +1,6 @@
 /**
- * Shared by the operator CLI tests: a test database and the fake Stripe of the
- * test's own, `npx settle …` run as a child process against them, and legacy
+ * Shared by the operator CLI tests: a test database and the fake Stripe (and, when
+ * asked, the fake Hyperswitch) of the test's own, `npx settle …` run as a child process against them, and legacy
  * transfers (imported completed, without their Stripe id) made with SQL.
  */
 import { randomBytes } from "node:crypto";
@@ -9,6 +9,10 @@ import { fileURLToPath } from "node:url";
 import type { ExecutionContext } from "ava";
 import pg from "pg";
 import { pino } from "pino";
+import {
+  type FakeHyperswitch,
+  startFakeHyperswitch,
+} from "../../src/psp/hyperswitch/fake/index.ts";
 import { type FakeStripe, startFakeStripe } from "../../src/psp/stripe/fake/index.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { cleanEnv, start } from "./process.ts";
@@ -20,19 +24,28 @@ export interface World {
   db: TestDatabase;
   pool: pg.Pool;
   stripe: FakeStripe;
+  /** Present when asked for; `settle` then passes its HYPERSWITCH_* variables. */
+  hyperswitch?: FakeHyperswitch;
 }
 
-export async function world(t: ExecutionContext): Promise<World> {
+export async function world(
+  t: ExecutionContext,
+  options: { hyperswitch?: boolean } = {},
+): Promise<World> {
   const db = await createTestDatabase();
   const pool = new pg.Pool({ connectionString: db.url, max: 2 });
   pool.on("error", () => {});
   const stripe = await startFakeStripe({ logger: pino({ level: "silent" }) });
+  const hyperswitch = options.hyperswitch
+    ? await startFakeHyperswitch({ logger: pino({ level: "silent" }) })
+    : undefined;
   t.teardown(async () => {
     await pool.end();
     await stripe.close();
+    await hyperswitch?.close();
     await db.drop();
   });
-  return { db, pool, stripe };
+  return { db, pool, stripe, ...(hyperswitch ? { hyperswitch } : {}) };
 }
 
 /** `npx settle <args>` against the world, with only the variables given here. */
@@ -49,6 +62,13 @@ export async function settle(
     STRIPE_WEBHOOK_SECRET: w.stripe.webhookSecret,
     STRIPE_MAX_REQUESTS_PER_SECOND: "2000",
     JWT_SECRET: "operator-cli-test-secret-0123456789abcdef",
+    ...(w.hyperswitch
+      ? {
+          HYPERSWITCH_BASE_URL: w.hyperswitch.url,
+          HYPERSWITCH_API_KEY: w.hyperswitch.apiKey,
+          HYPERSWITCH_WEBHOOK_SECRET: w.hyperswitch.webhookSecret,
+        }
+      : {}),
     ...extra,
   };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
