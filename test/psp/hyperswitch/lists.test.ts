@@ -180,3 +180,17 @@ test("the refund walk walks again when a refund settled mid-walk shifted the off
   );
   t.true(requests > 4, `a second walk was made (${requests} requests)`);
 });
+
+test("the client refuses a page outside 1-100, a negative offset or an empty cursor before any request", async (t) => {
+  const fake = await startFake(t);
+  const client = clientFor(fake);
+  for (const limit of [0, 101, 2.5]) {
+    await t.throwsAsync(client.listPayments({ limit }), { instanceOf: RangeError });
+    await t.throwsAsync(client.listRefunds({ limit, offset: 0 }), { instanceOf: RangeError });
+  }
+  await t.throwsAsync(client.listRefunds({ limit: 10, offset: -1 }), { instanceOf: RangeError });
+  await t.throwsAsync(client.listPayments({ limit: 10, endingBefore: " " }), {
+    instanceOf: TypeError,
+  });
+  t.is(fake.requests().length, 0);
+});
