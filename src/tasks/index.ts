@@ -14,6 +14,10 @@ import {
 } from "./seller_payouts__pay_all.ts";
 import { TASK as CREATE_TRANSFER, makeCreateTransfer } from "./seller_transfers__create.ts";
 import { TASK as CHARGE_INVOICE, makeChargeInvoice } from "./subscription_invoices__charge.ts";
+import {
+  TASK as LOOK_UP_INVOICE_PAYMENT,
+  makeLookUpInvoicePayment,
+} from "./subscription_invoices__look_up.ts";
 import { makeRenewSubscription, TASK as RENEW_SUBSCRIPTION } from "./subscriptions__renew.ts";
 import { makeSweeper, SWEEPER_TASK } from "./sweeper.ts";
 import {
@@ -35,6 +39,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     [CREATE_PAYOUT]: makeCreatePayout(deps),
     [PAY_ALL]: makePayAll(deps),
     [CHARGE_INVOICE]: makeChargeInvoice(deps),
+    [LOOK_UP_INVOICE_PAYMENT]: makeLookUpInvoicePayment(deps),
     [RENEW_SUBSCRIPTION]: makeRenewSubscription(deps),
     [SWEEPER_TASK]: makeSweeper({ intervalMs: deps.config.sweepIntervalMs, logger: deps.logger }),
   };

@@ -142,6 +142,7 @@ test("the sweep still reports every kind, subscriptions and payouts included", a
     "refunds",
     "seller_payouts",
     "seller_transfers",
+    "subscription_invoice_look_ups",
     "subscription_invoices",
     "subscriptions",
     "transfer_reversals",
