@@ -5,6 +5,10 @@
  */
 import type { TaskList } from "graphile-worker";
 import type { TaskDeps } from "./deps.ts";
+import {
+  makeSendPaymentCancellation,
+  TASK as SEND_PAYMENT_CANCELLATION,
+} from "./payment_cancellations__send.ts";
 import { makeSendRefund, TASK as SEND_REFUND } from "./refunds__send.ts";
 import { TASK as CREATE_PAYOUT, makeCreatePayout } from "./seller_payouts__create.ts";
 import {
@@ -35,6 +39,7 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     [CREATE_TRANSFER]: makeCreateTransfer(deps),
     [REVERSE_TRANSFER]: makeReverseTransfer(deps),
     [SEND_REFUND]: makeSendRefund(deps),
+    [SEND_PAYMENT_CANCELLATION]: makeSendPaymentCancellation(deps),
     [PROCESS_WEBHOOK]: makeProcessWebhook(deps),
     [CREATE_PAYOUT]: makeCreatePayout(deps),
     [PAY_ALL]: makePayAll(deps),

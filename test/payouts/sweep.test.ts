@@ -133,12 +133,13 @@ test("a payout in flight (retry due, outcome unknown) is re-driven with its key;
   );
 });
 
-test("the sweep still reports every kind, subscriptions and payouts included", async (t) => {
+test("the sweep still reports every kind, subscriptions, payouts and payment cancellations included", async (t) => {
   const w = await world(t);
   const { rows } = await w.pool.query<{ kind: string }>(
     "select kind from settle_private.sweep(interval '1 minute')",
   );
   t.deepEqual(rows.map((r) => r.kind).sort(), [
+    "payment_cancellations",
     "refunds",
     "seller_payouts",
     "seller_transfers",
