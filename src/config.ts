@@ -44,6 +44,8 @@ export interface Config {
   reversal: RetryPolicy & { workerEnabled: boolean };
   /** Subscription dunning: retry i of a failed invoice runs this long after its first failure. */
   dunningRetryScheduleMs: readonly number[];
+  /** A subscription charge no webhook has settled is looked up at Hyperswitch this long after it was sent, and again as often while it stays open. */
+  invoicePaymentLookupAfterMs: number;
   sweepIntervalMs: number;
   /** Shared by all worker processes. */
   stripeMaxRequestsPerSecond: number;
@@ -177,6 +179,7 @@ const schema = z.object({
   REVERSAL_BACKOFF_BASE: duration().prefault("1m"),
   REVERSAL_BACKOFF_MAX: duration().prefault("1h"),
   DUNNING_RETRY_SCHEDULE: durationList().prefault("1d,3d,5d"),
+  INVOICE_PAYMENT_LOOKUP_AFTER: duration().prefault("15m"),
   SWEEP_INTERVAL: duration().prefault("1m"),
   STRIPE_MAX_REQUESTS_PER_SECOND: integer(1, 10_000).prefault("25"),
   SETTLE_DATA_DIR: text().prefault(".data"),
@@ -299,6 +302,7 @@ function build(env: Parsed): Readonly<Config> {
       backoffMaxMs: env.REVERSAL_BACKOFF_MAX,
     },
     dunningRetryScheduleMs: env.DUNNING_RETRY_SCHEDULE,
+    invoicePaymentLookupAfterMs: env.INVOICE_PAYMENT_LOOKUP_AFTER,
     sweepIntervalMs: env.SWEEP_INTERVAL,
     stripeMaxRequestsPerSecond: env.STRIPE_MAX_REQUESTS_PER_SECOND,
     dataDir: env.SETTLE_DATA_DIR,

@@ -5,6 +5,10 @@
  */
 import type { TaskList } from "graphile-worker";
 import type { TaskDeps } from "./deps.ts";
+import {
+  makeSendPaymentCancellation,
+  TASK as SEND_PAYMENT_CANCELLATION,
+} from "./payment_cancellations__send.ts";
 import { makeSendRefund, TASK as SEND_REFUND } from "./refunds__send.ts";
 import { TASK as CREATE_PAYOUT, makeCreatePayout } from "./seller_payouts__create.ts";
 import {
@@ -14,6 +18,10 @@ import {
 } from "./seller_payouts__pay_all.ts";
 import { TASK as CREATE_TRANSFER, makeCreateTransfer } from "./seller_transfers__create.ts";
 import { TASK as CHARGE_INVOICE, makeChargeInvoice } from "./subscription_invoices__charge.ts";
+import {
+  TASK as LOOK_UP_INVOICE_PAYMENT,
+  makeLookUpInvoicePayment,
+} from "./subscription_invoices__look_up.ts";
 import { makeRenewSubscription, TASK as RENEW_SUBSCRIPTION } from "./subscriptions__renew.ts";
 import { makeSweeper, SWEEPER_TASK } from "./sweeper.ts";
 import {
@@ -31,10 +39,12 @@ export function makeTaskList(deps: TaskDeps): TaskList {
     [CREATE_TRANSFER]: makeCreateTransfer(deps),
     [REVERSE_TRANSFER]: makeReverseTransfer(deps),
     [SEND_REFUND]: makeSendRefund(deps),
+    [SEND_PAYMENT_CANCELLATION]: makeSendPaymentCancellation(deps),
     [PROCESS_WEBHOOK]: makeProcessWebhook(deps),
     [CREATE_PAYOUT]: makeCreatePayout(deps),
     [PAY_ALL]: makePayAll(deps),
     [CHARGE_INVOICE]: makeChargeInvoice(deps),
+    [LOOK_UP_INVOICE_PAYMENT]: makeLookUpInvoicePayment(deps),
     [RENEW_SUBSCRIPTION]: makeRenewSubscription(deps),
     [SWEEPER_TASK]: makeSweeper({ intervalMs: deps.config.sweepIntervalMs, logger: deps.logger }),
   };

@@ -7,7 +7,9 @@
  *
  * The subscription and invoice rows are held for the call, so a webhook or a
  * cancel waits for the attempt to be recorded. Paths:
- *   accepted, open      -> attempt recorded; the outcome comes by webhook
+ *   accepted, open      -> attempt recorded; the outcome comes by webhook, or by
+ *                          the look-up job (subscription_invoices__look_up) at
+ *                          INVOICE_PAYMENT_LOOKUP_AFTER if no webhook came
  *   succeeded at once   -> invoice paid, subscription active/renewed (same transaction)
  *   declined/permanent  -> invoice failed, dunning retry scheduled (or uncollectible)
  *   retryable/unknown   -> nothing recorded; the job fails and graphile-worker
@@ -42,6 +44,7 @@ const Invoice = z.object({
 export function makeChargeInvoice(deps: TaskDeps): Task {
   const log = deps.logger.child({ task: TASK });
   const dunning = dunningOf(deps);
+  const lookUpAt = () => dunning.now() + deps.config.invoicePaymentLookupAfterMs;
   return async (payload) => {
     const { id } = RowPayload.parse(payload);
     try {
@@ -65,12 +68,14 @@ export function makeChargeInvoice(deps: TaskDeps): Task {
               metadata: { subscription_invoice_id: invoice.id },
             },
           );
-          await recordSent(tx, invoice.id, attempt);
+          // Still open: its webhook settles it, or the look-up job at lookUpAt does.
+          const open = payment.status !== "succeeded";
+          await recordSent(tx, invoice.id, attempt, open ? lookUpAt() : null);
           if (adopted) log.info({ invoiceId: id, attempt }, "adopted an existing invoice payment");
           if (payment.status === "succeeded") await invoicePaid(tx, invoice.payment_id);
         } catch (error) {
           if (!(error instanceof PspError) || error.kind !== "permanent") throw error;
-          await recordSent(tx, invoice.id, attempt);
+          await recordSent(tx, invoice.id, attempt, null);
           const outcome = await invoiceFailed(tx, invoice.payment_id, error.summary(), dunning);
           log.warn({ invoiceId: id, attempt, outcome, error: error.summary() }, "invoice declined");
         }
@@ -99,7 +104,14 @@ async function lockDue(tx: DatabaseTransactionConnection, id: string) {
     where i.id is not null`);
 }
 
-async function recordSent(tx: DatabaseTransactionConnection, id: string, attempt: number) {
+/** Attempt k recorded; lookUpAt (ms) = when its payment is looked up if no webhook settled it. */
+async function recordSent(
+  tx: DatabaseTransactionConnection,
+  id: string,
+  attempt: number,
+  lookUpAt: number | null,
+) {
   await tx.query(sql.type(z.object({}))`
-    select settle_private.invoice_charge_sent(${id}, ${attempt})`);
+    select settle_private.invoice_charge_sent(${id}, ${attempt},
+      ${lookUpAt === null ? null : sql.fragment`to_timestamp(${lookUpAt / 1000})`})`);
 }

@@ -7,6 +7,8 @@
  *                        sellers' shares taken back (reversals, or transfers
  *                        shrunk/cancelled before they were made)
  *   refund_failed     -> refund failed
+ *   payment_cancelled -> nothing: the echo of our cancel of a cancelled order's
+ *                        payment (payment_cancellations__send), else noted
  * A payment event for a subscription invoice goes to ./webhooks/invoice-payments.ts.
  * An event for a state not reached yet (NOTYT: it overtook the API call that
  * caused it) fails the job, which graphile-worker retries with backoff; repeated
@@ -129,6 +131,14 @@ async function apply(
               ${`${payment.error_code ?? "failed"}: ${payment.error_message ?? "payment failed"}`}) as outcome`),
           `payment ${payment.payment_id} failed`,
         );
+      case "payment_cancelled": {
+        // Our own cancel of a cancelled order's payment (payment_cancellations__send).
+        const ours = await tx.exists(sql.type(z.object({}))`
+          select from settle.orders where id = ${payment.payment_id} and status = 'cancelled'`);
+        return ours
+          ? { outcome: "duplicate" }
+          : { outcome: "ignored", note: `payment ${payment.payment_id} cancelled at the PSP` };
+      }
       default:
         return { outcome: "ignored", note: `${hook.event_type} changes nothing here` };
     }

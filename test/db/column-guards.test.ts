@@ -6,6 +6,7 @@ import anyTest, { type TestFn } from "ava";
 import type pg from "pg";
 import {
   type DbContext,
+  fundSeller,
   insertBuyer,
   insertOrder,
   insertSeller,
@@ -211,6 +212,7 @@ const PSP_IDS: Array<[table: string, column: string, make: (pool: pg.Pool) => Pr
     "external_payout_id",
     async (pool) => {
       const sellerId = await insertSeller(pool);
+      await fundSeller(pool, sellerId, 10);
       const { rows } = await pool.query(
         "insert into settle.seller_payouts (seller_id, amount, currency) values ($1, 10, 'EUR') returning id",
         [sellerId],

@@ -7,6 +7,7 @@ import anyTest, { type TestFn } from "ava";
 import type pg from "pg";
 import {
   type DbContext,
+  fundSeller,
   insertBuyer,
   insertOrder,
   insertSeller,
@@ -128,6 +129,7 @@ const SCENARIOS: Record<string, Scenario> = {
   seller_payouts: {
     create: async (pool) => {
       const sellerId = await insertSeller(pool);
+      await fundSeller(pool, sellerId, 700);
       return one(
         pool,
         "insert into settle.seller_payouts (seller_id, amount, currency) values ($1, 700, 'EUR') returning id",

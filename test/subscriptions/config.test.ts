@@ -1,4 +1,4 @@
-/** DUNNING_RETRY_SCHEDULE (SPEC §3): increasing durations, default 1d,3d,5d (empty = unset, like every variable). */
+/** DUNNING_RETRY_SCHEDULE and INVOICE_PAYMENT_LOOKUP_AFTER (SPEC §3 style): durations, empty = unset, like every variable. */
 import test from "ava";
 import { ConfigError, loadConfig } from "../../src/config.ts";
 
@@ -20,3 +20,12 @@ for (const bad of ["1d,,3d", "3", "3d,1d", "1d,1d", "soon"]) {
     t.regex(error?.message ?? "", /DUNNING_RETRY_SCHEDULE/);
   });
 }
+
+test("INVOICE_PAYMENT_LOOKUP_AFTER defaults to 15m and refuses what is not a duration", (t) => {
+  t.is(loadConfig({}).invoicePaymentLookupAfterMs, 15 * 60_000);
+  t.is(loadConfig({ INVOICE_PAYMENT_LOOKUP_AFTER: "2h" }).invoicePaymentLookupAfterMs, 7_200_000);
+  const error = t.throws(() => loadConfig({ INVOICE_PAYMENT_LOOKUP_AFTER: "later" }), {
+    instanceOf: ConfigError,
+  });
+  t.regex(error?.message ?? "", /INVOICE_PAYMENT_LOOKUP_AFTER/);
+});

@@ -150,3 +150,29 @@ export async function moveOrder(pool: pg.Pool, orderId: string, ...statuses: str
     await pool.query("update settle.orders set status = $2 where id = $1", [orderId, status]);
   }
 }
+
+/**
+ * Gives a seller `amount` it may be paid out, the way money reaches it: an order
+ * with one item of that amount (no fee) and its transfer made at Stripe
+ * (completed, with a Stripe id). A payout is refused above this (000033).
+ */
+export async function fundSeller(
+  pool: pg.Pool,
+  sellerId: string,
+  amount: number,
+  currency = "EUR",
+): Promise<{ orderId: string; transferId: string }> {
+  const buyerId = await insertBuyer(pool);
+  const { orderId } = await insertOrder(pool, buyerId, [{ sellerId, amount }], currency);
+  const { rows } = await pool.query<{ id: string }>(
+    `insert into settle.seller_transfers (order_id, seller_id, amount, currency)
+     values ($1, $2, $3, $4) returning id`,
+    [orderId, sellerId, amount, currency],
+  );
+  const transferId = rows[0]!.id;
+  await pool.query(
+    "update settle.seller_transfers set status = 'completed', stripe_transfer_id = 'tr_' || replace($1::text, '-', '') where id = $1",
+    [transferId],
+  );
+  return { orderId, transferId };
+}

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 /**
- * The Hyperswitch v1 client: payments and refunds by merchant-chosen id.
+ * The Hyperswitch v1 client: payments and refunds by merchant-chosen id, and the
+ * cancel of a payment.
  *
  * Idempotency (SPEC §1.1, psp-facts A3): Hyperswitch ignores `Idempotency-Key`; the
  * merchant-chosen `payment_id` / `refund_id` is the real mechanism. The key is
@@ -24,6 +25,7 @@ import {
 } from "./http.ts";
 import { minorUnits, paymentBody, refundBody } from "./request-bodies.ts";
 import {
+  type CancelPaymentParams,
   type CreatePaymentParams,
   type CreateRefundParams,
   type Payment,
@@ -86,6 +88,33 @@ export class HyperswitchClient {
   /** GET /payments/{id}, or null when Hyperswitch has no such payment (404 HE_02). */
   async findPayment(paymentId: string): Promise<Payment | null> {
     return orNull(this.getPayment(paymentId));
+  }
+
+  /**
+   * POST /payments/{paymentId}/cancel, sent with `Idempotency-Key` = key (the row
+   * that records the call). A cancel has no merchant-chosen id: a replay is refused
+   * 400 IR_16 ("…because it has status cancelled", a permanent error), so a caller
+   * that may be replaying GETs the payment to learn where it stands.
+   */
+  async cancelPayment(
+    key: string,
+    paymentId: string,
+    params: CancelPaymentParams = {},
+  ): Promise<Payment> {
+    const idempotencyKey = requireKey(key, "HyperswitchClient.cancelPayment");
+    const path = `/payments/${pathId(paymentId, "cancelPayment")}/cancel`;
+    const body: Record<string, unknown> = {};
+    if (params.cancellationReason !== undefined)
+      body.cancellation_reason = params.cancellationReason;
+    const answer = await exchange(this.#options, this.#log, {
+      method: "POST",
+      path,
+      body,
+      idempotencyKey,
+    });
+    const payment = validated(PaymentSchema, answer, "payment");
+    this.#expectId("payment", paymentId, payment.payment_id, answer.requestId);
+    return payment;
   }
 
   /** POST /refunds with `refund_id` = key. Throws RefundFailed on `status: "failed"`. */

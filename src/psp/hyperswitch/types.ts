@@ -167,6 +167,12 @@ export interface CreatePaymentParams {
   merchantOrderReferenceId?: string;
 }
 
+/** PaymentsCancelRequest: the payment is named by the path. */
+export interface CancelPaymentParams {
+  /** Free text kept on the payment attempt, e.g. "requested_by_customer". */
+  cancellationReason?: string;
+}
+
 export interface CreateRefundParams {
   paymentId: string;
   /** Required although Hyperswitch defaults to the full captured amount: we always say how much. */

@@ -82,6 +82,8 @@ export const hsErrors = {
       "HE_01",
       "Duplicate refund request. Refund already attempted with the refund ID",
     ),
+  /** PreconditionFailed, e.g. from validate_payment_status_against_not_allowed_statuses. */
+  preconditionFailed: (message: string) => new HsError(400, "IR_16", message),
   paymentNotFound: () => new HsError(404, "HE_02", "Payment does not exist in our records"),
   refundNotFound: () => new HsError(404, "HE_02", "Refund does not exist in our records."),
 };

@@ -21,6 +21,7 @@ export interface EmittedEvent {
 const PAYMENT_EVENTS: Record<string, string> = {
   succeeded: "payment_succeeded",
   failed: "payment_failed",
+  cancelled: "payment_cancelled",
 };
 const REFUND_EVENTS: Record<string, string> = {
   succeeded: "refund_succeeded",

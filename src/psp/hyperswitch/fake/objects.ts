@@ -35,6 +35,8 @@ export interface WirePayment {
   attempt_count: number;
   profile_id: string;
   manual_retry_allowed: boolean | null;
+  /** Set by POST /payments/{id}/cancel. */
+  cancellation_reason: string | null;
   refunds: null;
   created: string;
   updated: string;

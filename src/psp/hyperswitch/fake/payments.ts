@@ -13,7 +13,7 @@ import { randomBytes } from "node:crypto";
 import { cardOutcome } from "./cards.ts";
 import { hsErrors } from "./errors.ts";
 import { FAKE_CONNECTOR, generatedId, type WirePayment } from "./objects.ts";
-import type { PaymentsRequest } from "./requests.ts";
+import type { PaymentsCancelRequest, PaymentsRequest } from "./requests.ts";
 import type { FakeState } from "./state.ts";
 
 const PAYMENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -82,6 +82,7 @@ export function createPayment(
     attempt_count: 1,
     profile_id: req.profile_id ?? state.profileId,
     manual_retry_allowed: null,
+    cancellation_reason: null,
     refunds: null,
     created: now,
     updated: now,
@@ -112,6 +113,35 @@ export function createPayment(
       );
     }
   }
+  return payment;
+}
+
+/**
+ * POST /payments/{id}/cancel (payment_cancel.rs): refused with 400 IR_16 from a
+ * status it lists (failed, succeeded, cancelled, processing,
+ * requires_merchant_action) and from the other final ones; otherwise the payment is
+ * cancelled and its payment_cancelled event emitted. (The router leaves a
+ * requires_capture payment there until the connector confirms the void; the fake
+ * voids at once.)
+ */
+export function cancelPayment(
+  state: FakeState,
+  paymentId: string,
+  req: PaymentsCancelRequest,
+): WirePayment {
+  const payment = state.payments.get(paymentId);
+  if (!payment) throw hsErrors.paymentNotFound();
+  if (!OPEN.has(payment.status) || payment.status === "processing") {
+    throw hsErrors.preconditionFailed(
+      `You cannot cancel this payment because it has status ${payment.status}`,
+    );
+  }
+  payment.status = "cancelled";
+  payment.next_action = null;
+  payment.amount_capturable = 0;
+  payment.cancellation_reason = req.cancellation_reason ?? null;
+  payment.updated = state.now();
+  state.changed({ kind: "payment", object: payment });
   return payment;
 }
 

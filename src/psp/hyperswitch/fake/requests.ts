@@ -83,6 +83,14 @@ export const RefundRequestSchema = z.strictObject({
 });
 export type RefundRequest = z.infer<typeof RefundRequestSchema>;
 
+/** `PaymentsCancelRequest`: the payment_id comes from the path. */
+export const PaymentsCancelRequestSchema = z.strictObject({
+  cancellation_reason: optionalText,
+  merchant_connector_details: ignored,
+  all_keys_required: ignored,
+});
+export type PaymentsCancelRequest = z.infer<typeof PaymentsCancelRequestSchema>;
+
 /** The body as the router's JSON extractor would take it, or an IR_06 HsError. */
 export function deserialize<T>(
   rawBody: string,

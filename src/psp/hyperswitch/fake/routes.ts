@@ -13,9 +13,14 @@ import {
   parsePaymentListQuery,
   parseRefundListRequest,
 } from "./lists.ts";
-import { createPayment } from "./payments.ts";
+import { cancelPayment, createPayment } from "./payments.ts";
 import { createRefund } from "./refunds.ts";
-import { deserialize, PaymentsRequestSchema, RefundRequestSchema } from "./requests.ts";
+import {
+  deserialize,
+  PaymentsCancelRequestSchema,
+  PaymentsRequestSchema,
+  RefundRequestSchema,
+} from "./requests.ts";
 import { type FakeState, snapshot } from "./state.ts";
 
 export interface RouteDeps {
@@ -27,7 +32,7 @@ export interface RouteDeps {
   refundCreated: (refundId: string) => void;
 }
 
-type Route = { collection: "payments" | "refunds"; id: string | null };
+type Route = { collection: "payments" | "refunds"; id: string | null; action: "cancel" | null };
 
 export function createHandler(deps: RouteDeps): FakeHandler {
   return async (req) => {
@@ -66,6 +71,13 @@ function dispatch(deps: RouteDeps, req: FakeRequest): unknown {
     return snapshot(state.refunds.get(refund.refund_id));
   }
 
+  if (route.action === "cancel") {
+    if (req.method !== "POST") throw hsErrors.wrongMethod();
+    const body = deserialize(req.rawBody, PaymentsCancelRequestSchema);
+    authenticate(deps, req);
+    return snapshot(cancelPayment(state, route.id, body));
+  }
+
   // POST /payments/{id} (update) and the like are not modelled by the fake.
   if (req.method !== "GET") throw hsErrors.wrongMethod();
   authenticate(deps, req);
@@ -100,12 +112,15 @@ function list(deps: RouteDeps, req: FakeRequest, collection: Route["collection"]
 }
 
 function parseRoute(path: string): Route | null {
-  const match = /^\/(payments|refunds)(?:\/([^/]+))?\/?$/.exec(path);
+  const match = /^\/(payments|refunds)(?:\/([^/]+)(?:\/(cancel))?)?\/?$/.exec(path);
   if (!match) return null;
+  // Only payments have a cancel: /refunds/{id}/cancel is no route.
+  if (match[3] && match[1] !== "payments") return null;
   try {
     return {
       collection: match[1] as Route["collection"],
       id: match[2] === undefined ? null : decodeURIComponent(match[2]),
+      action: match[3] ? "cancel" : null,
     };
   } catch {
     return null; // a malformed %-escape names no resource
