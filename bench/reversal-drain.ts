@@ -1,0 +1,32 @@
+/**
+ * How fast the worker drains a reversal backlog with no rate limit in the way:
+ * reversal jobs per second against the fake Stripe, the job-queue stage of
+ * refund_to_reversed on its own (compared with the no-op job rate: what one
+ * reversal job costs beyond graphile-worker's own work).
+ */
+import { awaitReversals, createReversalBacklog, notReversed } from "./backlog.ts";
+import type { Harness } from "./harness.ts";
+import { round } from "./stats.ts";
+
+export interface DrainResult {
+  reversals: number;
+  seconds: number;
+  per_s: number;
+  not_reversed: number;
+}
+
+export async function benchReversalDrain(
+  h: Harness,
+  orderIds: readonly string[],
+): Promise<DrainResult> {
+  const before = h.completion.times("reversal_reversed").length;
+  const backlog = await createReversalBacklog(h.pool, orderIds);
+  const last = await awaitReversals(h.completion, before, backlog.reversals, 120_000);
+  const seconds = (last - backlog.appearedAt) / 1000;
+  return {
+    reversals: backlog.reversals,
+    seconds: round(seconds),
+    per_s: round(backlog.reversals / seconds),
+    not_reversed: await notReversed(h.pool, orderIds),
+  };
+}
