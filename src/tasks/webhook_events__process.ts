@@ -22,6 +22,7 @@ import {
   parseWebhookEvent,
   WebhookPayloadError,
 } from "../psp/hyperswitch/webhooks.ts";
+import { confirmsOwnCall } from "../psp/stripe/confirmation-events.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
 import { RowBusy } from "./row-jobs.ts";
 import { applyInvoicePaymentEvent, type Dunning, dunningOf } from "./webhooks/invoice-payments.ts";
@@ -95,7 +96,7 @@ async function apply(
     // Transfers and reversals move by our own calls' answers (or their look-ups),
     // so their events only confirm what we know: acknowledged quietly. Anything
     // else is noted. payout.* events move seller payouts (./webhooks/stripe-payouts.ts).
-    if (event.event_type?.startsWith("transfer.")) return { outcome: "duplicate" };
+    if (confirmsOwnCall(event.event_type)) return { outcome: "duplicate" };
     if (event.event_type?.startsWith("payout.")) return applyStripePayoutEvent(tx, event.payload);
     return { outcome: "ignored", note: `${event.event_type} has no handler` };
   }
