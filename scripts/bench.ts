@@ -122,9 +122,11 @@ const logger = pino({ level: opts.verbose ? "warn" : "silent" });
 const say = (line: string) => console.log(line);
 const startedAt = new Date();
 const machineBefore = machine();
-const concurrency = loadConfig({
-  ...(process.env.WORKER_CONCURRENCY ? { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY } : {}),
-}).workerConcurrency;
+// The service's worker settings, from the environment as `npm start` reads them.
+const workerEnv: Record<string, string> = process.env.WORKER_CONCURRENCY
+  ? { WORKER_CONCURRENCY: process.env.WORKER_CONCURRENCY }
+  : {};
+const concurrency = loadConfig(workerEnv).workerConcurrency;
 
 const db = await openBenchDatabase({ logger, unsafeFast: opts.unsafeFast });
 say(`database: ${db.description}, ${db.serverVersion.split(" on ")[0]}`);
@@ -145,7 +147,12 @@ try {
     ordersOf(opts.drainBacklog),
     ordersOf(opts.rateBacklog),
   ];
-  const h = await startHarness({ url: db.url, logger, pspLatencyMs: opts.pspLatency });
+  const h = await startHarness({
+    url: db.url,
+    logger,
+    pspLatencyMs: opts.pspLatency,
+    env: workerEnv,
+  });
   let flowResults: Awaited<ReturnType<typeof runFlows>>;
   let drain: DrainResult;
   let rateLimit: RateLimitResult;
