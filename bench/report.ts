@@ -62,13 +62,23 @@ export function report(r: {
         .join(", ")})`,
     "",
     table(
-      ["reversal backlog, no limit", "reversals", "per s", "÷ no-op jobs", "not reversed"],
+      [
+        "reversal backlog, no limit",
+        "reversals",
+        "per s",
+        "÷ no-op jobs",
+        "concurrency ÷ PSP latency",
+        "share of it",
+        "not reversed",
+      ],
       [
         [
           "stripe reversals",
           r.drain.reversals,
           r.drain.per_s,
           round(r.drain.per_s / r.noop.per_s, 4),
+          r.drain.concurrency_bound_per_s,
+          r.drain.ratio_to_concurrency_bound,
           r.drain.not_reversed,
         ],
       ],

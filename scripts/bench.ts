@@ -175,7 +175,10 @@ try {
       },
     );
     say(`reversal backlog: ${drainOrders.length * SELLERS_PER_ORDER} reversals, no rate limit …`);
-    drain = await benchReversalDrain(h, drainOrders);
+    drain = await benchReversalDrain(h, drainOrders, {
+      concurrency,
+      pspLatencyMs: opts.pspLatency,
+    });
     say(
       `rate limit: ${opts.rateLimit}/s, backlog of ${rateOrders.length * SELLERS_PER_ORDER} reversals …`,
     );
