@@ -16,7 +16,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection, QuerySqlToken } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { actAs } from "../flows/database-context.ts";
+import { actAsColumn } from "../flows/database-context.ts";
 import {
   type HyperswitchWebhook,
   parseWebhookEvent,
@@ -52,9 +52,8 @@ export function makeProcessWebhook(deps: TaskDeps): Task {
     const { id } = RowPayload.parse(payload);
     try {
       await deps.db.transaction(async (tx) => {
-        await actAs(tx, TASK);
         const event = await tx.maybeOne(sql.type(StoredEvent)`
-          select id, provider, event_type, payload, processed_at from settle.webhook_events
+          select ${actAsColumn(TASK)}, id, provider, event_type, payload, processed_at from settle.webhook_events
           where id = ${id} for no key update skip locked`);
         if (!event) {
           const waiting = await tx.exists(sql.type(z.object({}))`
