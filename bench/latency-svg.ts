@@ -44,6 +44,8 @@ export function latencySvg(series: Record<string, readonly number[]>, subtitle: 
   parts.push(
     `<text x="${(W + M.left) / 2}" y="${H - 12}" text-anchor="middle">latency (log scale)</text>`,
   );
+  // Bottom right: low shares at long latencies, where no curve goes.
+  const legendTop = H - M.bottom - 10 - Object.keys(series).length * 18;
   Object.entries(series).forEach(([name, values], n) => {
     const sorted = [...values].sort((a, b) => a - b);
     if (sorted.length === 0) return;
@@ -51,8 +53,8 @@ export function latencySvg(series: Record<string, readonly number[]>, subtitle: 
     const points = sorted.map((v, i) => `${r(x(v))},${r(y((i + 1) / sorted.length))}`);
     parts.push(
       `<polyline fill="none" stroke="${colour}" stroke-width="2" points="${r(x(sorted[0]!))},${r(y(0))} ${points.join(" ")}"/>`,
-      `<rect x="${W - M.right - 230}" y="${M.top + 8 + n * 18}" width="12" height="12" fill="${colour}"/>`,
-      `<text x="${W - M.right - 212}" y="${M.top + 18 + n * 18}">${xmlText(name)} (n=${sorted.length})</text>`,
+      `<rect x="${W - M.right - 260}" y="${legendTop + n * 18}" width="12" height="12" fill="${colour}"/>`,
+      `<text x="${W - M.right - 242}" y="${legendTop + 10 + n * 18}">${xmlText(name)} (n=${sorted.length})</text>`,
     );
   });
   parts.push("</svg>");

@@ -228,7 +228,7 @@ try {
     opts.svg,
     latencySvg(
       flowResults.samples,
-      `${opts.clients} clients, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
+      `1 and ${opts.clients} clients, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
     ),
   );
 
