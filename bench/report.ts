@@ -17,6 +17,8 @@ export function report(r: {
   scaling: ScalingStep[];
   clients: number;
   pspLatencyMs: number;
+  /** Print the EXPLAIN (ANALYZE) output of the largest scaling step too. */
+  plans: boolean;
 }): string {
   const out: string[] = [];
   out.push(
@@ -118,6 +120,12 @@ export function report(r: {
         step.queries.map((q) => [q.name, q.ms, q.index]),
       ),
     );
+  }
+  const largest = r.scaling.at(-1);
+  if (r.plans && largest) {
+    out.push("", `plans at ${largest.rows} historical rows (EXPLAIN ANALYZE / auto_explain):`);
+    for (const [name, plan] of Object.entries(largest.plans))
+      out.push("", `-- ${name}`, plan.trim());
   }
   return out.join("\n");
 }

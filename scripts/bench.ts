@@ -94,6 +94,7 @@ const program = new Command("bench")
     sizes,
     [10_000, 100_000],
   )
+  .option("--no-plans", "do not print the query plans of the largest scaling step")
   .option("--unsafe-fast", "PostgreSQL with fsync off (not what production runs)", false)
   .option("--out <file>", "results file", "bench/results.json")
   .option("--svg <file>", "latency chart", "bench/latency.svg")
@@ -112,6 +113,7 @@ const opts = program.parse().opts<{
   rateBurst: number;
   rateBacklog: number;
   scaling: number[];
+  plans: boolean;
   unsafeFast: boolean;
   out: string;
   svg: string;
@@ -243,6 +245,7 @@ try {
       scaling,
       clients: opts.clients,
       pspLatencyMs: opts.pspLatency,
+      plans: opts.plans,
     }),
   );
   say("");
