@@ -1,7 +1,7 @@
 /**
  * Small shared steps of the flows' transactions.
  */
-import type { DatabaseTransactionConnection } from "slonik";
+import type { DatabaseTransactionConnection, FragmentSqlToken } from "slonik";
 import { z } from "zod";
 import { type DatabasePool, sql } from "../db/slonik.ts";
 
@@ -10,6 +10,28 @@ export async function actAs(tx: DatabaseTransactionConnection, task: string): Pr
   await tx.query(
     sql.type(z.object({}))`select set_config('settle.actor', ${`task:${task}`}, true) as _`,
   );
+}
+
+/**
+ * The same as actAs, as a column of the statement that reads the job's row, so
+ * that naming the actor costs no round trip of its own.
+ */
+export const actAsColumn = (task: string): FragmentSqlToken =>
+  sql.fragment`set_config('settle.actor', ${`task:${task}`}, true) as _actor`;
+
+/**
+ * A column that reserves `calls` requests in the fleet-wide Stripe budget and
+ * gives the seconds to wait before the last of them may go out: for the query
+ * that checks a job's row is due, so that checking and reserving take one round
+ * trip (every round trip is paid by every job). `calls` may read the row.
+ */
+export const stripeSlotsColumn = (perSecond: number, calls: FragmentSqlToken): FragmentSqlToken =>
+  sql.fragment`(select max(settle_private.take_rate_slot('stripe', ${perSecond}))
+                from generate_series(1, ${calls})) as wait`;
+
+/** Sleeps the wait a stripeSlotsColumn gave. */
+export async function waitForStripeSlots(seconds: number): Promise<void> {
+  if (seconds > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(seconds * 1000)));
 }
 
 /**
@@ -30,7 +52,7 @@ export async function takeStripeSlots(
         select settle_private.take_rate_slot('stripe', ${perSecond}) as wait`,
     );
   }
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait * 1000)));
+  await waitForStripeSlots(wait);
 }
 
 /** The idempotency key of a row's next call: its id, or `<id>:<n>` after n fresh keys. */

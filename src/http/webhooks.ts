@@ -2,7 +2,8 @@
  * Webhooks in (SPEC §5): the signature is checked on the raw body before anything
  * else; a bad one gets 401 and nothing is stored. A verified event is inserted into
  * settle.webhook_events, whose insert trigger enqueues its processing job in the
- * same statement, and only then answered 200. A redelivered event_id is answered
+ * same statement, and only then answered 200 (Stripe's transfer.* events, which
+ * only confirm our own calls, are stored processed and get no job). A redelivered event_id is answered
  * 200 without a second row or job. Processing happens in the job, never here:
  * the PSP's delivery must not wait on, or fail because of, our business logic.
  */
@@ -10,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type pg from "pg";
 import type { Logger } from "../log.ts";
 import { SIGNATURE_HEADER, verifyWebhookSignature } from "../psp/hyperswitch/webhooks.ts";
+import { confirmsOwnCall } from "../psp/stripe/confirmation-events.ts";
 import type { StripeService } from "../psp/stripe/service.ts";
 
 /** Real PSP events are a few kB; anything near this is not one of them. */
@@ -83,10 +85,12 @@ export function makeWebhookEndpoints(options: WebhookEndpointOptions): {
       try {
         const raw = await readBody(req);
         const event = verify(raw, req);
+        // An event that needs no processing is stored processed, and gets no job.
+        const processed = provider === "stripe" && confirmsOwnCall(event.eventType);
         const { rowCount } = await options.pool.query(
-          `insert into settle.webhook_events (provider, event_id, event_type, payload)
-           values ($1, $2, $3, $4) on conflict (provider, event_id) do nothing`,
-          [provider, event.eventId, event.eventType, JSON.stringify(event.payload)],
+          `insert into settle.webhook_events (provider, event_id, event_type, payload, processed_at)
+           values ($1, $2, $3, $4, case when $5 then now() end) on conflict (provider, event_id) do nothing`,
+          [provider, event.eventId, event.eventType, JSON.stringify(event.payload), processed],
         );
         const duplicate = rowCount === 0;
         log.info(

@@ -18,7 +18,13 @@ import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
 import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
-import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
+import {
+  actAsColumn,
+  keyFor,
+  NO_SILENT_RERUN,
+  stripeSlotsColumn,
+  waitForStripeSlots,
+} from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
 import { RowBusy, safeAmount } from "./row-jobs.ts";
@@ -41,7 +47,7 @@ const Transfer = z.object({
 type Transfer = z.infer<typeof Transfer>;
 
 const Done = z.object({ id: z.string() });
-const Due = z.object({ outcome_unknown: z.boolean() });
+const Due = z.object({ wait: z.number() });
 
 export function makeCreateTransfer(deps: TaskDeps): Task {
   const log = deps.logger.child({ task: TASK });
@@ -50,20 +56,19 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
   return async (payload) => {
     const { id } = RowPayload.parse(payload);
     // Stripe calls this run will make (a look-up first after an unknown outcome),
-    // reserved in the shared budget before the row is locked.
+    // reserved in the shared budget before the row is locked, with the check
+    // that the row is due.
     const due = await deps.db.maybeOne(sql.type(Due)`
-      select outcome_unknown from settle.seller_transfers
+      select ${stripeSlotsColumn(
+        deps.config.stripeMaxRequestsPerSecond,
+        sql.fragment`case when outcome_unknown then 2 else 1 end`,
+      )} from settle.seller_transfers
       where id = ${id} and status in ('pending', 'failed') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
-    await takeStripeSlots(
-      deps.db,
-      deps.config.stripeMaxRequestsPerSecond,
-      due.outcome_unknown ? 2 : 1,
-    );
+    await waitForStripeSlots(due.wait);
     await deps.db.transaction(async (tx) => {
-      await actAs(tx, TASK);
       const row = await tx.maybeOne(sql.type(Transfer)`
-        select t.id, t.order_id, t.amount, t.currency, t.status, t.retry_count, t.next_retry_at,
+        select ${actAsColumn(TASK)}, t.id, t.order_id, t.amount, t.currency, t.status, t.retry_count, t.next_retry_at,
                t.key_attempt, t.outcome_unknown, t.created_at, s.stripe_account_id
         from settle.seller_transfers t join settle.sellers s on s.id = t.seller_id
         where t.id = ${id}

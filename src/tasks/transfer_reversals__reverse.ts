@@ -21,7 +21,13 @@ import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
 import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
-import { actAs, keyFor, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
+import {
+  actAsColumn,
+  keyFor,
+  NO_SILENT_RERUN,
+  stripeSlotsColumn,
+  waitForStripeSlots,
+} from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
@@ -45,7 +51,7 @@ const Reversal = z.object({
 type Reversal = z.infer<typeof Reversal>;
 
 const Done = z.object({ id: z.string() });
-const Due = z.object({ outcome_unknown: z.boolean() });
+const Due = z.object({ wait: z.number() });
 
 export function makeReverseTransfer(deps: TaskDeps): Task {
   const log = deps.logger.child({ task: TASK });
@@ -54,20 +60,19 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
   return async (payload) => {
     const { id } = RowPayload.parse(payload);
     // Stripe calls this run will make (a look-up first after an unknown outcome),
-    // reserved in the shared budget before the row is locked.
+    // reserved in the shared budget before the row is locked, with the check
+    // that the row is due.
     const due = await deps.db.maybeOne(sql.type(Due)`
-      select outcome_unknown from settle.transfer_reversals
+      select ${stripeSlotsColumn(
+        deps.config.stripeMaxRequestsPerSecond,
+        sql.fragment`case when outcome_unknown then 2 else 1 end`,
+      )} from settle.transfer_reversals
       where id = ${id} and status in ('pending') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
-    await takeStripeSlots(
-      deps.db,
-      deps.config.stripeMaxRequestsPerSecond,
-      due.outcome_unknown ? 2 : 1,
-    );
+    await waitForStripeSlots(due.wait);
     await deps.db.transaction(async (tx) => {
-      await actAs(tx, TASK);
       const row = await tx.maybeOne(sql.type(Reversal)`
-        select r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
+        select ${actAsColumn(TASK)}, r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
                r.outcome_unknown, r.created_at, t.stripe_transfer_id
         from settle.transfer_reversals r join settle.seller_transfers t on t.id = r.seller_transfer_id
         where r.id = ${id}

@@ -18,12 +18,13 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection, QuerySqlToken } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { actAs } from "../flows/database-context.ts";
+import { actAsColumn } from "../flows/database-context.ts";
 import {
   type HyperswitchWebhook,
   parseWebhookEvent,
   WebhookPayloadError,
 } from "../psp/hyperswitch/webhooks.ts";
+import { confirmsOwnCall } from "../psp/stripe/confirmation-events.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
 import { RowBusy } from "./row-jobs.ts";
 import { applyInvoicePaymentEvent, type Dunning, dunningOf } from "./webhooks/invoice-payments.ts";
@@ -53,9 +54,8 @@ export function makeProcessWebhook(deps: TaskDeps): Task {
     const { id } = RowPayload.parse(payload);
     try {
       await deps.db.transaction(async (tx) => {
-        await actAs(tx, TASK);
         const event = await tx.maybeOne(sql.type(StoredEvent)`
-          select id, provider, event_type, payload, processed_at from settle.webhook_events
+          select ${actAsColumn(TASK)}, id, provider, event_type, payload, processed_at from settle.webhook_events
           where id = ${id} for no key update skip locked`);
         if (!event) {
           const waiting = await tx.exists(sql.type(z.object({}))`
@@ -97,7 +97,7 @@ async function apply(
     // Transfers and reversals move by our own calls' answers (or their look-ups),
     // so their events only confirm what we know: acknowledged quietly. Anything
     // else is noted. payout.* events move seller payouts (./webhooks/stripe-payouts.ts).
-    if (event.event_type?.startsWith("transfer.")) return { outcome: "duplicate" };
+    if (confirmsOwnCall(event.event_type)) return { outcome: "duplicate" };
     if (event.event_type?.startsWith("payout.")) return applyStripePayoutEvent(tx, event.payload);
     return { outcome: "ignored", note: `${event.event_type} has no handler` };
   }

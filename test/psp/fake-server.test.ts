@@ -208,3 +208,39 @@ test("webhooks: retried until a 2xx, duplicated, delayed and reordered on demand
     ['{"n":4}', '{"n":3}'],
   );
 });
+
+test("a standing rate limit refuses what exceeds the bucket with 429, untouched, and counts it", async (t) => {
+  const { fake, count } = await counterFake();
+  t.teardown(() => fake.close());
+  // 1 token a minute: after the two banked tokens nothing refills during the test.
+  const set = await fetch(`${fake.url}/__fake/conditions`, {
+    method: "POST",
+    body: JSON.stringify({ rateLimitPerSecond: 1 / 60, rateLimitBurst: 2 }),
+  });
+  t.like(await set.json(), { conditions: { rateLimitBurst: 2, rateLimited: 0 } });
+  const statuses = [];
+  for (let i = 0; i < 4; i++) statuses.push((await post(fake, "/count")).status);
+  t.deepEqual(statuses, [200, 200, 429, 429]);
+  t.is(count(), 2, "a refused request changes nothing");
+  t.deepEqual(
+    fake.requests().map((r) => r.outcome),
+    [200, 200, 429, 429],
+  );
+  const refused = await post(fake, "/count");
+  t.deepEqual(await refused.json(), { error: { code: "E429" } });
+  t.is(fake.conditions().rateLimited, 3);
+  await fetch(`${fake.url}/__fake/reset`, { method: "POST" });
+  t.like(fake.conditions(), { rateLimitPerSecond: null, latencyMs: 0 });
+  t.is((await post(fake, "/count")).status, 200);
+});
+
+test("conditions are validated: a bad value is refused and changes nothing", async (t) => {
+  const { fake } = await counterFake();
+  t.teardown(() => fake.close());
+  const bad = await fetch(`${fake.url}/__fake/conditions`, {
+    method: "POST",
+    body: JSON.stringify({ latencyMs: -1 }),
+  });
+  t.is(bad.status, 400);
+  t.like(fake.conditions(), { latencyMs: 0, rateLimitPerSecond: null });
+});

@@ -180,3 +180,24 @@ test("Stripe: Stripe-Signature verified (good, forged, too old), stored once", a
     { provider: "stripe", event_type: "payout.paid", task_identifier: "webhook_events__process" },
   ]);
 });
+
+test("Stripe: a transfer.* event, which only confirms our own call, is stored processed and gets no job", async (t) => {
+  const secret = t.context.services.psps.stripeWebhookSecret;
+  const payload = JSON.stringify({
+    id: "evt_st_tr_1",
+    object: "event",
+    type: "transfer.reversed",
+    data: { object: {} },
+  });
+  const response = await post(`${t.context.url}/webhooks/stripe`, payload, {
+    "stripe-signature": Stripe.webhooks.generateTestHeaderString({ payload, secret }),
+  });
+  t.is(response.status, 200);
+  t.deepEqual(await stored(t, "evt_st_tr_1"), [
+    { provider: "stripe", event_type: "transfer.reversed", task_identifier: null },
+  ]);
+  const { rows } = await t.context.pool.query(
+    "select processed_at is not null as processed from settle.webhook_events where event_id = 'evt_st_tr_1'",
+  );
+  t.deepEqual(rows, [{ processed: true }]);
+});

@@ -12,6 +12,7 @@ import {
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger } from "../../log.ts";
+import { Conditions, type ConditionsInput, type ConditionsState } from "./conditions.ts";
 import { type Fault, FaultInjector, type FaultRuleInput } from "./faults.ts";
 
 export interface FakeRequest {
@@ -78,6 +79,9 @@ export interface FakeServer {
   requests(filter?: { method?: string; path?: string | RegExp }): RecordedRequest[];
   clearRequests(): void;
   inject(rule: FaultRuleInput): void;
+  /** Standing latency and rate limit (POST /__fake/conditions); returns them with the 429 count. */
+  setConditions(input: ConditionsInput): ConditionsState;
+  conditions(): ConditionsState;
   close(): Promise<void>;
 }
 
@@ -89,6 +93,7 @@ export async function startFakeServer(
 ): Promise<FakeServer> {
   const { name, handler, logger } = options;
   const faults = new FaultInjector(options.random);
+  const conditions = new Conditions();
   let recorded: RecordedRequest[] = [];
   let seq = 0;
   const sockets = new Set<Socket>();
@@ -137,6 +142,15 @@ export async function startFakeServer(
       outcome: 0,
     };
     recorded.push(record);
+    if (!conditions.admit()) {
+      record.outcome = 429;
+      return reply({
+        status: 429,
+        body: options.defaultErrorBody?.(429) ?? { error: "HTTP 429" },
+      });
+    }
+    const { latencyMs } = conditions.get();
+    if (latencyMs > 0) await new Promise((r) => setTimeout(r, latencyMs));
     const fault = faults.take(req.method, req.path);
     if (fault) logger?.debug({ fake: name, path: req.path, fault }, "fake PSP injects a fault");
     if (fault?.kind === "latency") await new Promise((r) => setTimeout(r, fault.ms));
@@ -207,8 +221,17 @@ export async function startFakeServer(
           for (const rule of [body].flat()) faults.add(rule as FaultRuleInput);
         return { status: 200, body: { faults: faults.pending() } };
       }
+      if (what === "conditions") {
+        return {
+          status: 200,
+          body: {
+            conditions: req.method === "POST" ? conditions.set(body ?? {}) : conditions.get(),
+          },
+        };
+      }
       if (what === "reset" && req.method === "POST") {
         faults.clear();
+        conditions.reset();
         recorded = [];
         options.onReset?.();
         return { status: 200, body: { ok: true } };
@@ -253,6 +276,8 @@ export async function startFakeServer(
       recorded = [];
     },
     inject: (rule) => faults.add(rule),
+    setConditions: (input) => conditions.set(input),
+    conditions: () => conditions.get(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of hanging) res.destroy();

@@ -61,7 +61,7 @@ export interface FakeStripe extends FakeServer {
   ): Stripe.Payout;
   /** Time each POST spends executing, so that concurrent requests overlap. */
   setProcessingDelay(ms: number): void;
-  /** Forgets state, keys, faults, recorded requests, webhook settings and clock advances. */
+  /** Forgets state, keys, faults, conditions, recorded requests, webhook settings and clock advances. */
   reset(): void;
 }
 
@@ -228,6 +228,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     reset() {
       server.faults.clear();
       server.clearRequests();
+      server.setConditions({ latencyMs: 0, rateLimitPerSecond: null, rateLimitBurst: 1 });
       resetState();
     },
   };

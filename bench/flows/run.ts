@@ -1,0 +1,84 @@
+/**
+ * Each flow twice: a latency pass (one caller at a time, so the figure is the
+ * flow's own time, not queueing behind other callers) and a throughput pass
+ * (`clients` callers in a closed loop, which saturates the process). per_s comes
+ * from the second, p50/p99 from the first; the loaded latencies are kept too.
+ */
+import type { LoopResult } from "../closed-loop.ts";
+import type { Harness } from "../harness.ts";
+import { round, type Summary, summarize } from "../stats.ts";
+import { benchConfirm } from "./confirm.ts";
+import { benchPaymentWebhook } from "./payment-webhook.ts";
+import { benchRefund, REFUND_PSP_CALLS_IN_SERIES } from "./refund.ts";
+
+export type FlowName = "confirm" | "payment_webhook_to_transfers" | "refund_to_reversed";
+
+export interface FlowFigures {
+  per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  psp_calls_in_series: number;
+  psp_latency_in_series_ms: number;
+  p50_beyond_psp_ms: number;
+  p99_beyond_psp_ms: number;
+  ratio_to_pg_commits: number;
+  ratio_to_worker_noop: number;
+  unloaded: Summary & { clients: 1 };
+  loaded: Summary & { clients: number };
+}
+
+type Run = (h: Harness, orderIds: readonly string[], clients: number) => Promise<LoopResult>;
+
+const FLOWS: Array<[FlowName, Run, number]> = [
+  ["confirm", benchConfirm, 1],
+  ["payment_webhook_to_transfers", benchPaymentWebhook, 1],
+  ["refund_to_reversed", benchRefund, REFUND_PSP_CALLS_IN_SERIES],
+];
+
+export async function runFlows(
+  h: Harness,
+  orders: {
+    /** Run one at a time. */
+    latency: readonly string[];
+    /** Run by `clients` callers; the rest of the orders only confirm and pay (`extra`). */
+    throughput: readonly string[];
+    /** Orders confirmed and paid but not refunded here (later steps' backlogs). */
+    extra: readonly string[];
+  },
+  options: {
+    clients: number;
+    pspLatencyMs: number;
+    limits: { pgCommitsPerS: number; workerNoopPerS: number };
+    say: (line: string) => void;
+  },
+): Promise<{ flows: Record<FlowName, FlowFigures>; samples: Record<string, number[]> }> {
+  const flows = {} as Record<FlowName, FlowFigures>;
+  const samples: Record<string, number[]> = {};
+  for (const [name, run, pspCalls] of FLOWS) {
+    options.say(`flow ${name} …`);
+    const one = await run(h, orders.latency, 1);
+    const loadedOrders =
+      name === "refund_to_reversed" ? orders.throughput : [...orders.throughput, ...orders.extra];
+    const many = await run(h, loadedOrders, options.clients);
+    const unloaded = summarize(one.latenciesMs, one.elapsedMs);
+    // Throughput over the flow's own orders only, so every flow is timed on the same count.
+    const loaded = summarize(many.latenciesMs, many.elapsedMs);
+    samples[`${name} (1 client)`] = one.latenciesMs;
+    samples[`${name} (${options.clients} clients)`] = many.latenciesMs;
+    const pspMs = pspCalls * options.pspLatencyMs;
+    flows[name] = {
+      per_s: loaded.per_s,
+      p50_ms: unloaded.p50_ms,
+      p99_ms: unloaded.p99_ms,
+      psp_calls_in_series: pspCalls,
+      psp_latency_in_series_ms: pspMs,
+      p50_beyond_psp_ms: round(unloaded.p50_ms - pspMs),
+      p99_beyond_psp_ms: round(unloaded.p99_ms - pspMs),
+      ratio_to_pg_commits: round(loaded.per_s / options.limits.pgCommitsPerS, 4),
+      ratio_to_worker_noop: round(loaded.per_s / options.limits.workerNoopPerS, 4),
+      unloaded: { ...unloaded, clients: 1 },
+      loaded: { ...loaded, clients: options.clients },
+    };
+  }
+  return { flows, samples };
+}

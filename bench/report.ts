@@ -1,0 +1,131 @@
+/** The printed summary of a run: the same figures as bench/results.json, as tables. */
+import type { FlowFigures } from "./flows/run.ts";
+import type { PgCommitsResult } from "./limits/pg-commits.ts";
+import type { WorkerNoopResult } from "./limits/worker-noop.ts";
+import type { RateLimitResult } from "./rate-limit.ts";
+import type { DrainResult } from "./reversal-drain.ts";
+import type { ScalingStep } from "./scaling/run.ts";
+import { round } from "./stats.ts";
+import { table } from "./table.ts";
+
+export function report(r: {
+  pg: PgCommitsResult;
+  noop: WorkerNoopResult;
+  flows: Record<string, FlowFigures>;
+  drain: DrainResult;
+  rateLimit: RateLimitResult;
+  scaling: ScalingStep[];
+  clients: number;
+  pspLatencyMs: number;
+  /** Print the EXPLAIN (ANALYZE) output of the largest scaling step too. */
+  plans: boolean;
+}): string {
+  const out: string[] = [];
+  out.push(
+    table(
+      ["limit", "per s", ""],
+      [
+        ["pg commits (1 UPDATE/txn)", r.pg.per_s, `${r.pg.connections} connections`],
+        [
+          "worker no-op jobs",
+          r.noop.per_s,
+          `concurrency ${r.noop.concurrency}, ${r.noop.jobs} jobs`,
+        ],
+      ],
+    ),
+    "",
+    table(
+      [
+        "flow",
+        "per s",
+        "÷ pg commits",
+        "÷ no-op jobs",
+        "p50 ms",
+        "p99 ms",
+        "p99 − PSP ms",
+        `p50 ms @${r.clients}`,
+        `p99 ms @${r.clients}`,
+      ],
+      Object.entries(r.flows).map(([name, f]) => [
+        name,
+        f.per_s,
+        f.ratio_to_pg_commits,
+        f.ratio_to_worker_noop,
+        f.p50_ms,
+        f.p99_ms,
+        f.p99_beyond_psp_ms,
+        f.loaded.p50_ms,
+        f.loaded.p99_ms,
+      ]),
+    ),
+    `per s: ${r.clients} clients in a closed loop; p50/p99: one at a time; fake PSP latency ${r.pspLatencyMs} ms a request` +
+      ` (in series: ${Object.entries(r.flows)
+        .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)
+        .join(", ")})`,
+    "",
+    table(
+      [
+        "reversal backlog, no limit",
+        "reversals",
+        "per s",
+        "÷ no-op jobs",
+        "concurrency ÷ PSP latency",
+        "share of it",
+        "not reversed",
+      ],
+      [
+        [
+          "stripe reversals",
+          r.drain.reversals,
+          r.drain.per_s,
+          round(r.drain.per_s / r.noop.per_s, 4),
+          r.drain.concurrency_bound_per_s,
+          r.drain.ratio_to_concurrency_bound,
+          r.drain.not_reversed,
+        ],
+      ],
+    ),
+    "",
+    table(
+      [
+        "rate limit",
+        "limit/s",
+        "achieved/s",
+        "ratio",
+        "429s",
+        "reversals",
+        "not reversed",
+        "drain s",
+      ],
+      [
+        [
+          `stripe (bucket ${r.rateLimit.fake_bucket_burst})`,
+          r.rateLimit.limit_per_s,
+          r.rateLimit.achieved_per_s,
+          r.rateLimit.achieved_ratio,
+          r.rateLimit.responses_429,
+          r.rateLimit.reversals,
+          r.rateLimit.not_reversed,
+          r.rateLimit.drain_seconds,
+        ],
+      ],
+    ),
+  );
+  for (const step of r.scaling) {
+    out.push(
+      "",
+      `scaling: ${step.rows} historical rows per table (loaded in ${step.load_seconds} s); one whole sweep: ${step.sweep_ms} ms`,
+      table(
+        ["query", "ms", "index"],
+        step.queries.map((q) => [q.name, q.ms, q.index]),
+      ),
+    );
+  }
+  const largest = r.scaling.at(-1);
+  if (r.plans && largest) {
+    out.push("", `plans at ${largest.rows} historical rows (EXPLAIN ANALYZE / auto_explain):`);
+    for (const [name, plan] of Object.entries(largest.plans))
+      out.push("", `-- ${name}`, plan.trim());
+  }
+  return out.join("\n");
+}
