@@ -221,12 +221,15 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           payouts: payouts.all(),
           balances: balances.all(),
         }),
-        ledger: () => ({
-          transfers: transfers.ledger(),
-          payouts: payouts.ledger(),
-          balances: balances.all(),
-          executions: executions.all(),
-        }),
+        ledger: (_body, query) =>
+          query.get("part") === "payouts"
+            ? { payouts: payouts.ledger() }
+            : {
+                transfers: transfers.ledger(),
+                payouts: payouts.ledger(),
+                balances: balances.all(),
+                executions: executions.all(),
+              },
       },
     },
     { port: options.port },
