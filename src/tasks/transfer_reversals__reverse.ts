@@ -2,6 +2,9 @@
  * transfer_reversals__reverse: takes (part of) a seller transfer back at Stripe
  * (SPEC §5, reversal job). The row is held FOR NO KEY UPDATE for the call, like the
  * transfer job. Paths:
+ *   transfer not made yet, but it may   -> waits (next_retry_at after the transfer's
+ *   be (pending / failed: an unknown      next attempt), no retry spent, Stripe not
+ *   outcome its job still resolves)       called (a refund applied meanwhile made us)
  *   transfer without a Stripe id       -> permanently_failed, Stripe not called
  *   reversed                           -> reversed + stripe_reversal_id (the
  *                                         transfer follows: partially_/reversed)
@@ -41,10 +44,15 @@ const Reversal = z.object({
   outcome_unknown: z.boolean(),
   created_at: z.number(),
   stripe_transfer_id: z.string().nullable(),
+  transfer_id: z.string(),
+  transfer_status: z.string(),
+  transfer_next_retry_at: z.number().nullable(),
 });
 type Reversal = z.infer<typeof Reversal>;
 
 const Done = z.object({ id: z.string() });
+/** A transfer in these statuses may still be made at Stripe (SPEC §4: pending, failed = retrying). */
+const IN_FLIGHT = new Set(["pending", "failed"]);
 const Due = z.object({ outcome_unknown: z.boolean() });
 
 export function makeReverseTransfer(deps: TaskDeps): Task {
@@ -68,7 +76,8 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       await actAs(tx, TASK);
       const row = await tx.maybeOne(sql.type(Reversal)`
         select r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
-               r.outcome_unknown, r.created_at, t.stripe_transfer_id
+               r.outcome_unknown, r.created_at, t.stripe_transfer_id,
+               t.id as transfer_id, t.status as transfer_status, t.next_retry_at as transfer_next_retry_at
         from settle.transfer_reversals r join settle.seller_transfers t on t.id = r.seller_transfer_id
         where r.id = ${id}
         for no key update of r skip locked`);
@@ -80,6 +89,22 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       }
       if (row.status !== "pending") return;
       if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return;
+      if (!row.stripe_transfer_id && IN_FLIGHT.has(row.transfer_status)) {
+        // The transfer may still be made (its call had an unknown outcome that its
+        // job has not resolved yet): wait for it, without spending a retry.
+        const at = Math.max(row.transfer_next_retry_at ?? 0, now()) + policy.backoffBaseMs;
+        log.info(
+          { reversalId: row.id, transferId: row.transfer_id, transferStatus: row.transfer_status },
+          "reversal waits for its transfer to be made",
+        );
+        await tx.query(sql.type(Done)`
+          update settle.transfer_reversals
+          set next_retry_at = to_timestamp(${at / 1000}),
+              last_error = ${`waiting for its transfer ${row.transfer_id} (${row.transfer_status}) to be made or given up`}
+          where id = ${row.id} and status = 'pending'
+          returning id`);
+        return;
+      }
       if (!row.stripe_transfer_id) {
         await giveUp(
           tx,
