@@ -149,15 +149,18 @@ export async function runChaos(
     chaosOn = false;
     await killer;
     await dbRestart;
-    await payouts.stopRequests();
+    const payoutRequestsStopped = payouts.stopRequests();
     say(`orders played; ${kills} worker kills so far. Draining…`);
 
-    const drained = await drain(watch, options.drainTimeoutMs, (left) =>
+    // Timed from the last order's end: payout requests may still be winding down.
+    const drained = await drain(watch, options.drainTimeoutMs - (Date.now() - playedAt), (left) =>
       say(`drain: ${left} row(s) not settled yet`),
     );
+    const drainMs = Date.now() - playedAt;
+    await payoutRequestsStopped;
     await payouts.stop();
     say(
-      `drain: ${drained.left.length === 0 ? "done" : "TIMED OUT"} after ${(drained.ms / 1000).toFixed(1)} s`,
+      `drain: ${drained.left.length === 0 ? "done" : "TIMED OUT"} ${(drainMs / 1000).toFixed(1)} s after the last order`,
     );
 
     const books = await readBooks(fakes, watch);
@@ -196,7 +199,7 @@ export async function runChaos(
         `${payouts.tally.refused} refused (held/nothing available), bank: ${payouts.tally.settledPaid} paid, ${payouts.tally.settledFailed} failed`,
     );
     print(
-      `time to drain: ${(drained.ms / 1000).toFixed(1)} s (play: ${((playedAt - t0) / 1000).toFixed(1)} s)`,
+      `time to drain: ${(drainMs / 1000).toFixed(1)} s (play: ${((playedAt - t0) / 1000).toFixed(1)} s)`,
     );
     print("");
     const results = runChecks(books, drained.left);
