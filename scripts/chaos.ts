@@ -5,8 +5,15 @@
 import { chaosCommand } from "../src/chaos/options.ts";
 import { runChaos } from "../src/chaos/run.ts";
 
-await chaosCommand((options) => runChaos(options, (line) => console.log(line))).parseAsync(
-  process.argv,
-);
+const cancelled = new Promise<never>((_, reject) => {
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => reject(new Error(`interrupted by ${signal}`)));
+  }
+});
+cancelled.catch(() => {}); // reported by runChaos when it happens during the run
+
+await chaosCommand((options) =>
+  runChaos(options, (line) => console.log(line), cancelled),
+).parseAsync(process.argv);
 // Exit now: a lingering keep-alive socket or timer must not hold a finished run.
 process.exit(process.exitCode ?? 1);

@@ -28,6 +28,8 @@ import { openWatch, type Watch } from "./watch.ts";
 export async function runChaos(
   options: ChaosOptions,
   print: (line: string) => void,
+  /** Rejects to abandon the run (SIGINT, SIGTERM); everything started is still stopped. */
+  cancelled?: Promise<never>,
 ): Promise<number> {
   const d = dice(options.seed);
   const tag = randomBytes(3).toString("hex");
@@ -41,7 +43,7 @@ export async function runChaos(
     `chaos: ${options.orders} orders, ${options.sellers} sellers, fault rate ${options.faultRate}, ` +
       `${options.workers} workers, seed ${options.seed} (repeat with --seed ${options.seed})`,
   );
-  try {
+  const play = async (): Promise<number> => {
     const database: ChaosDatabase = await openChaosDatabase(quiet);
     stops.push(() => database.stop());
     say(`database: ${database.description}`);
@@ -218,6 +220,11 @@ export async function runChaos(
     }
     print(`chaos passed: ${options.orders} orders, every check holds (seed ${options.seed}).`);
     return 0;
+  };
+  try {
+    const played = play();
+    played.catch(() => {}); // reported below when it wins the race
+    return await Promise.race([played, ...(cancelled ? [cancelled] : [])]);
   } catch (error) {
     print(`chaos FAILED to run: ${error instanceof Error ? error.stack : String(error)}`);
     if (fleet) print(fleet.tails());
