@@ -174,7 +174,8 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
         }
         const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
         if (decision.giveUp) {
-          await giveUp(tx, row, decision.reason, keyAttempt);
+          // Whether Stripe may have made it stays on the row, for whoever retries it.
+          await giveUp(tx, row, decision.reason, keyAttempt, mayExist || error.kind === "unknown");
           return;
         }
         log.warn(
@@ -212,11 +213,13 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
     row: Reversal,
     reason: string,
     keyAttempt = row.key_attempt,
+    outcomeUnknown = row.outcome_unknown,
   ) {
-    log.error({ reversalId: row.id, reason }, "reversal permanently failed");
+    log.error({ reversalId: row.id, reason, outcomeUnknown }, "reversal permanently failed");
     await tx.query(sql.type(Done)`
       update settle.transfer_reversals
-      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason}
+      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason},
+          outcome_unknown = ${outcomeUnknown}
       where id = ${row.id} and status = 'pending'
       returning id`);
   }

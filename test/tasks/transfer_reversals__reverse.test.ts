@@ -302,3 +302,29 @@ test("a refund applied while its transfer's outcome is unknown: the reversal wai
   t.is(w.stripeFake.transfers().length, 1, "the transfer was adopted, not made twice");
   t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400);
 });
+
+test("retries used up on an unknown outcome: the reversal keeps outcome_unknown for whoever retries it", async (t) => {
+  const w = await world(t);
+  const { reversalId } = await reversalFor(w);
+  const task = makeReverseTransfer(w.deps);
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers/[^/]+/reversals",
+    times: 3,
+    fault: { kind: "status", status: 429 },
+  });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await task({ id: reversalId }, noHelpers);
+    const r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+    w.clock.now = r.next_retry_at?.getTime() ?? w.clock.now;
+  }
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers/[^/]+/reversals",
+    fault: { kind: "status", status: 500, afterCommit: true },
+  });
+  await task({ id: reversalId }, noHelpers);
+  const r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+  t.like(r, { status: "permanently_failed", outcome_unknown: true });
+  t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400, "Stripe made it");
+});
