@@ -112,7 +112,7 @@ export function checkReversals({ stripe, ours }: Books): CheckResult {
     } else {
       if (theirs.length > 0)
         v.push(
-          `reversal ${row.id} is ${row.status}, yet Stripe made ${theirs.map((r) => r.id).join(", ")}`,
+          `reversal ${row.id} is ${row.status}, yet Stripe made ${theirs.map((r) => r.id).join(", ")}: ${row.last_error}`,
         );
       if (row.status === "permanently_failed") {
         if (row.debt_amount !== null && Number(row.debt_amount) === Number(row.amount)) debts++;

@@ -21,6 +21,8 @@ export interface ChaosOptions {
   drainTimeoutMs: number;
   /** SWEEP_INTERVAL of the service processes. */
   sweepInterval: string;
+  /** TRANSFER_RETRY_MAX_RETRIES and REVERSAL_MAX_RETRIES of the service processes. */
+  maxRetries: number;
   /** Print every process's output tail on failure, and progress lines. */
   verbose: boolean;
 }
@@ -88,6 +90,14 @@ export function chaosCommand(run: (options: ChaosOptions) => Promise<number>): C
         "1s",
       ),
     )
+    .addOption(
+      new Option(
+        "--max-retries <n>",
+        "retries of a transfer or reversal before it gives up for a human (raise it with the fault rate)",
+      )
+        .default(8)
+        .argParser(integer(0, 100)),
+    )
     .option("--verbose", "progress lines, and process output on failure", false)
     .action(
       async (
@@ -109,6 +119,7 @@ export function chaosCommand(run: (options: ChaosOptions) => Promise<number>): C
           restartDatabase: raw.dbRestart,
           drainTimeoutMs: raw.drainTimeout,
           sweepInterval: raw.sweepInterval,
+          maxRetries: raw.maxRetries,
           verbose: raw.verbose,
         };
         process.exitCode = await run(options);

@@ -12,6 +12,7 @@ import { makeApi } from "../demo/api.ts";
 import { registerSeller } from "./api-calls.ts";
 import { readBooks } from "./books.ts";
 import { runChecks } from "./checks.ts";
+import { startConnector } from "./connector.ts";
 import { type ChaosDatabase, freePort, openChaosDatabase } from "./database.ts";
 import { drain } from "./drain.ts";
 import { type FakePsps, startFakePsps } from "./fakes.ts";
@@ -154,6 +155,8 @@ export async function runChaos(
     const payoutRequestsStopped = payouts.stopRequests();
     say(`orders played; ${kills} worker kills so far. Draining…`);
 
+    const connector = startConnector(fakes.hyperswitch);
+    stops.push(() => connector.stop());
     // Timed from the last order's end: payout requests may still be winding down.
     const drained = await drain(watch, options.drainTimeoutMs - (Date.now() - playedAt), (left) =>
       say(`drain: ${left} row(s) not settled yet`),
@@ -161,6 +164,7 @@ export async function runChaos(
     const drainMs = Date.now() - playedAt;
     await payoutRequestsStopped;
     await payouts.stop();
+    await connector.stop();
     say(
       `drain: ${drained.left.length === 0 ? "done" : "TIMED OUT"} ${(drainMs / 1000).toFixed(1)} s after the last order`,
     );
@@ -200,6 +204,10 @@ export async function runChaos(
       `payouts: ${payouts.tally.requested} createPayout, ${payouts.tally.payAllRuns} pay-all runs, ` +
         `${payouts.tally.refused} refused (held/nothing available), bank: ${payouts.tally.settledPaid} paid, ${payouts.tally.settledFailed} failed`,
     );
+    if (connector.settled() > 0)
+      print(
+        `connector: settled ${connector.settled()} refund(s) left pending after their order stopped waiting`,
+      );
     print(
       `time to drain: ${(drainMs / 1000).toFixed(1)} s (play: ${((playedAt - t0) / 1000).toFixed(1)} s)`,
     );
