@@ -125,10 +125,11 @@ export async function runChaos(
     let next = 0;
     let done = 0;
     const restartAt = Math.max(1, Math.floor(options.orders / 2));
-    const actor = async (ad: ReturnType<typeof dice>) => {
+    const actor = async () => {
       while (next < options.orders) {
         const n = next++;
-        const od = ad.fork();
+        // Each order's own stream: its plan does not depend on which actor plays it.
+        const od = dice((options.seed ^ Math.imul(n + 1, 0x9e3779b1)) >>> 0);
         try {
           stories.push(
             await runOrder(
@@ -147,7 +148,7 @@ export async function runChaos(
           say(`${done}/${options.orders} orders played`);
       }
     };
-    await Promise.all(Array.from({ length: options.concurrency }, () => actor(d.fork())));
+    await Promise.all(Array.from({ length: options.concurrency }, () => actor()));
     const playedAt = Date.now();
     chaosOn = false;
     await killer;
