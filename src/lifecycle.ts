@@ -5,6 +5,7 @@
  * dies; exit 0 after a clean shutdown, 1 otherwise.
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
+import { isConnectionLoss } from "./connection-loss.ts";
 import { type Database, openDatabase } from "./database.ts";
 import { type Logger, logger } from "./log.ts";
 
@@ -75,6 +76,21 @@ export function runService(logger: Logger, start: (service: Service) => Promise<
     log.info({ exitCode }, "shut down");
     process.exit(exitCode);
   }
+
+  // A promise nobody awaited failed. Lost database connections are survived (see
+  // src/connection-loss.ts); anything else shuts down in order, exit 1, instead
+  // of Node's abrupt exit.
+  process.on("unhandledRejection", (reason) => {
+    if (isConnectionLoss(reason)) {
+      log.warn(
+        { error: reason instanceof Error ? reason.message : String(reason) },
+        "a database call nobody awaited lost its connection; the sweeper re-drives what it concerned",
+      );
+      return;
+    }
+    log.fatal({ err: reason }, "unhandled promise rejection");
+    void shutdown(1, "unhandled promise rejection");
+  });
 
   for (const signal of SIGNALS) {
     process.on(signal, () => {

@@ -7,6 +7,7 @@
 import { once } from "node:events";
 import { Command, InvalidArgumentError } from "commander";
 import { logger } from "../log.ts";
+import { seededRandom } from "../psp/fake/seeded-random.ts";
 import { startFakeHyperswitch } from "../psp/hyperswitch/fake/index.ts";
 import { startFakeStripe } from "../psp/stripe/fake/index.ts";
 
@@ -16,6 +17,13 @@ const port = (value: string) => {
     throw new InvalidArgumentError("must be a port number 1-65535");
   }
   return n;
+};
+
+const seed = (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) {
+    throw new InvalidArgumentError("must be an integer 0-4294967295");
+  }
+  return Number(value);
 };
 
 const url = (value: string) => {
@@ -33,24 +41,36 @@ export function fakePspCommand(): Command {
     .requiredOption("--stripe-port <port>", "port of the fake Stripe", port)
     .option("--hyperswitch-webhooks <url>", "where the fake Hyperswitch delivers its webhooks", url)
     .option("--stripe-webhooks <url>", "where the fake Stripe delivers its webhooks", url)
+    .option(
+      "--seed <n>",
+      "seed of the fakes' random choices (probabilistic faults, webhook chaos), to repeat a run",
+      seed,
+    )
     .action(
       async (options: {
         hyperswitchPort: number;
         stripePort: number;
         hyperswitchWebhooks?: string;
         stripeWebhooks?: string;
+        seed?: number;
       }) => {
         const log = logger.child({ command: "fake-psp" });
+        // One stream per fake: what one fake draws does not shift the other's choices.
+        const random = (n: number) =>
+          options.seed === undefined ? undefined : seededRandom(options.seed * 2 + n);
         const hyperswitch = await startFakeHyperswitch({
           port: options.hyperswitchPort,
           logger: log,
+          random: random(0),
         });
-        const stripe = await startFakeStripe({ port: options.stripePort, logger: log }).catch(
-          async (error: unknown) => {
-            await hyperswitch.close();
-            throw error;
-          },
-        );
+        const stripe = await startFakeStripe({
+          port: options.stripePort,
+          logger: log,
+          random: random(1),
+        }).catch(async (error: unknown) => {
+          await hyperswitch.close();
+          throw error;
+        });
         if (options.hyperswitchWebhooks)
           hyperswitch.webhooks.configure({ url: options.hyperswitchWebhooks });
         if (options.stripeWebhooks) stripe.webhooks.configure({ url: options.stripeWebhooks });

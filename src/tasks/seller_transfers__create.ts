@@ -123,7 +123,9 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
         if (!(error instanceof PspError)) throw error;
         const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
         if (decision.giveUp) {
-          await giveUp(tx, row, decision.reason, keyAttempt);
+          // Whether Stripe may have made it stays on the row: a refund then reverses
+          // it instead of cancelling it, and the seller is held until it is known.
+          await giveUp(tx, row, decision.reason, keyAttempt, mayExist || error.kind === "unknown");
           return;
         }
         log.warn(
@@ -161,11 +163,13 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
     row: Transfer,
     reason: string,
     keyAttempt = row.key_attempt,
+    outcomeUnknown = row.outcome_unknown,
   ) {
-    log.error({ transferId: row.id, reason }, "transfer permanently failed");
+    log.error({ transferId: row.id, reason, outcomeUnknown }, "transfer permanently failed");
     await tx.query(sql.type(Done)`
       update settle.seller_transfers
-      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason}
+      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason},
+          outcome_unknown = ${outcomeUnknown}
       where id = ${row.id} and status in ('pending', 'failed')
       returning id`);
   }

@@ -2,6 +2,9 @@
  * transfer_reversals__reverse: takes (part of) a seller transfer back at Stripe
  * (SPEC §5, reversal job). The row is held FOR NO KEY UPDATE for the call, like the
  * transfer job. Paths:
+ *   transfer not made yet, but it may   -> waits (next_retry_at after the transfer's
+ *   be (pending / failed: an unknown      next attempt), no retry spent, Stripe not
+ *   outcome its job still resolves)       called (a refund applied meanwhile made us)
  *   transfer without a Stripe id       -> permanently_failed, Stripe not called
  *   reversed                           -> reversed + stripe_reversal_id (the
  *                                         transfer follows: partially_/reversed)
@@ -47,10 +50,15 @@ const Reversal = z.object({
   outcome_unknown: z.boolean(),
   created_at: z.number(),
   stripe_transfer_id: z.string().nullable(),
+  transfer_id: z.string(),
+  transfer_status: z.string(),
+  transfer_next_retry_at: z.number().nullable(),
 });
 type Reversal = z.infer<typeof Reversal>;
 
 const Done = z.object({ id: z.string() });
+/** A transfer in these statuses may still be made at Stripe (SPEC §4: pending, failed = retrying). */
+const IN_FLIGHT = new Set(["pending", "failed"]);
 const Due = z.object({ wait: z.number() });
 
 export function makeReverseTransfer(deps: TaskDeps): Task {
@@ -73,7 +81,8 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
     await deps.db.transaction(async (tx) => {
       const row = await tx.maybeOne(sql.type(Reversal)`
         select ${actAsColumn(TASK)}, r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
-               r.outcome_unknown, r.created_at, t.stripe_transfer_id
+               r.outcome_unknown, r.created_at, t.stripe_transfer_id,
+               t.id as transfer_id, t.status as transfer_status, t.next_retry_at as transfer_next_retry_at
         from settle.transfer_reversals r join settle.seller_transfers t on t.id = r.seller_transfer_id
         where r.id = ${id}
         for no key update of r skip locked`);
@@ -85,6 +94,22 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       }
       if (row.status !== "pending") return;
       if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return;
+      if (!row.stripe_transfer_id && IN_FLIGHT.has(row.transfer_status)) {
+        // The transfer may still be made (its call had an unknown outcome that its
+        // job has not resolved yet): wait for it, without spending a retry.
+        const at = Math.max(row.transfer_next_retry_at ?? 0, now()) + policy.backoffBaseMs;
+        log.info(
+          { reversalId: row.id, transferId: row.transfer_id, transferStatus: row.transfer_status },
+          "reversal waits for its transfer to be made",
+        );
+        await tx.query(sql.type(Done)`
+          update settle.transfer_reversals
+          set next_retry_at = to_timestamp(${at / 1000}),
+              last_error = ${`waiting for its transfer ${row.transfer_id} (${row.transfer_status}) to be made or given up`}
+          where id = ${row.id} and status = 'pending'
+          returning id`);
+        return;
+      }
       if (!row.stripe_transfer_id) {
         await giveUp(
           tx,
@@ -154,7 +179,8 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
         }
         const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
         if (decision.giveUp) {
-          await giveUp(tx, row, decision.reason, keyAttempt);
+          // Whether Stripe may have made it stays on the row, for whoever retries it.
+          await giveUp(tx, row, decision.reason, keyAttempt, mayExist || error.kind === "unknown");
           return;
         }
         log.warn(
@@ -192,11 +218,13 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
     row: Reversal,
     reason: string,
     keyAttempt = row.key_attempt,
+    outcomeUnknown = row.outcome_unknown,
   ) {
-    log.error({ reversalId: row.id, reason }, "reversal permanently failed");
+    log.error({ reversalId: row.id, reason, outcomeUnknown }, "reversal permanently failed");
     await tx.query(sql.type(Done)`
       update settle.transfer_reversals
-      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason}
+      set status = 'permanently_failed', key_attempt = ${keyAttempt}, next_retry_at = null, last_error = ${reason},
+          outcome_unknown = ${outcomeUnknown}
       where id = ${row.id} and status = 'pending'
       returning id`);
   }

@@ -213,3 +213,52 @@ test("bad payloads are refused before anything happens", async (t) => {
   await t.throwsAsync(async () => makeCreateTransfer(w.deps)({}, noHelpers));
   t.is(w.stripeFake.requests().length, 0);
 });
+
+test("retries used up on an unknown outcome: the row says Stripe may have made it, and a refund reverses it instead of cancelling it", async (t) => {
+  // Found by `npm run chaos` (fault rate 0.5): the last attempt's 500 came after
+  // Stripe made the transfer, the row gave up saying nothing of it, and a refund
+  // then cancelled a transfer that Stripe had made: money left at the seller.
+  const w = await world(t);
+  const o = await paidOrder(w, [{ amount: 500 }]);
+  const id = o.transferIds[0]!;
+  const task = makeCreateTransfer(w.deps);
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers",
+    times: 3,
+    fault: { kind: "status", status: 429 },
+  });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await task({ id }, noHelpers);
+    const r = await row<TransferRow>(w, "seller_transfers", id);
+    w.clock.now = r.next_retry_at?.getTime() ?? w.clock.now;
+  }
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers",
+    fault: { kind: "status", status: 500, afterCommit: true },
+  });
+  await task({ id }, noHelpers);
+  const r = await row<TransferRow>(w, "seller_transfers", id);
+  t.like(r, { status: "permanently_failed", outcome_unknown: true });
+  t.is(w.stripeFake.transfers().length, 1, "Stripe made it");
+
+  const { rows } = await w.pool.query(
+    "insert into settle.refunds (order_id, amount) values ($1, 500) returning id",
+    [o.orderId],
+  );
+  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
+    rows[0].id,
+    `ref_${rows[0].id}`,
+  ]);
+  t.is(
+    (await row<TransferRow>(w, "seller_transfers", id)).status,
+    "permanently_failed",
+    "not cancelled: Stripe may hold it",
+  );
+  const reversals = await w.pool.query(
+    "select amount::int from settle.transfer_reversals where seller_transfer_id = $1",
+    [id],
+  );
+  t.deepEqual(reversals.rows, [{ amount: 500 }], "the refund takes it back by a reversal");
+});

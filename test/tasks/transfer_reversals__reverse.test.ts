@@ -248,3 +248,83 @@ test("only due rows are taken; REVERSAL flag rows wait while reversals are pause
   ]);
   t.deepEqual(rows[0].flags, { reversals: true });
 });
+
+test("a refund applied while its transfer's outcome is unknown: the reversal waits for the transfer, then reverses", async (t) => {
+  // Found by `npm run chaos`: the reversal gave up at once ("no Stripe id"), and the
+  // transfer, adopted a moment later, left the refunded money at the seller.
+  const w = await world(t);
+  const o = await paidOrder(w, [{ amount: 1000 }]);
+  const transferId = o.transferIds[0]!;
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers",
+    fault: { kind: "status", status: 500, afterCommit: true },
+  });
+  await makeCreateTransfer(w.deps)({ id: transferId }, noHelpers);
+  const transfer = await row<{ status: string; outcome_unknown: boolean; next_retry_at: Date }>(
+    w,
+    "seller_transfers",
+    transferId,
+  );
+  t.is(transfer.status, "failed");
+  t.true(transfer.outcome_unknown, "Stripe made it, the answer was a 500");
+
+  const { rows } = await w.pool.query(
+    "insert into settle.refunds (order_id, amount) values ($1, 400) returning id",
+    [o.orderId],
+  );
+  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
+    rows[0].id,
+    `ref_${rows[0].id}`,
+  ]);
+  const reversal = await w.pool.query(
+    "select id from settle.transfer_reversals where refund_id = $1",
+    [rows[0].id],
+  );
+  const reversalId: string = reversal.rows[0].id;
+
+  await makeReverseTransfer(w.deps)({ id: reversalId }, noHelpers);
+  let r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+  t.is(r.status, "pending", r.last_error ?? "");
+  t.is(r.retry_count, 0, "waiting for the transfer spends no retry");
+  t.true((r.next_retry_at?.getTime() ?? 0) > transfer.next_retry_at.getTime());
+  t.regex(r.last_error ?? "", /waiting for its transfer/);
+  t.is(reversalsAtStripe(w).length, 0);
+
+  w.clock.now = transfer.next_retry_at.getTime();
+  await makeCreateTransfer(w.deps)({ id: transferId }, noHelpers);
+  t.is((await row<{ status: string }>(w, "seller_transfers", transferId)).status, "completed");
+
+  w.clock.now = r.next_retry_at?.getTime() ?? w.clock.now;
+  await makeReverseTransfer(w.deps)({ id: reversalId }, noHelpers);
+  r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+  t.is(r.status, "reversed");
+  t.is(w.stripeFake.transfers().length, 1, "the transfer was adopted, not made twice");
+  t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400);
+});
+
+test("retries used up on an unknown outcome: the reversal keeps outcome_unknown for whoever retries it", async (t) => {
+  const w = await world(t);
+  const { reversalId } = await reversalFor(w);
+  const task = makeReverseTransfer(w.deps);
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers/[^/]+/reversals",
+    times: 3,
+    fault: { kind: "status", status: 429 },
+  });
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await task({ id: reversalId }, noHelpers);
+    const r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+    w.clock.now = r.next_retry_at?.getTime() ?? w.clock.now;
+  }
+  w.stripeFake.inject({
+    method: "POST",
+    path: "/v1/transfers/[^/]+/reversals",
+    fault: { kind: "status", status: 500, afterCommit: true },
+  });
+  await task({ id: reversalId }, noHelpers);
+  const r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
+  t.like(r, { status: "permanently_failed", outcome_unknown: true });
+  t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400, "Stripe made it");
+});

@@ -19,6 +19,10 @@ export interface WebhookBehaviour {
   maxAttempts: number;
   /** Wait between failed attempts (doubles each time). (Default: 100) */
   retryDelayMs: number;
+  /** Chance that an event gets one extra copy, on top of `duplicates` (chaos runs). (Default: 0) */
+  duplicateRate: number;
+  /** Each delivery waits a random 0..jitterMs more, so events overtake each other. (Default: 0) */
+  jitterMs: number;
 }
 
 export interface Delivery {
@@ -50,6 +54,8 @@ const DEFAULTS: WebhookBehaviour = {
   reorder: false,
   maxAttempts: 8,
   retryDelayMs: 100,
+  duplicateRate: 0,
+  jitterMs: 0,
 };
 
 export function createWebhookSender(options: {
@@ -57,7 +63,10 @@ export function createWebhookSender(options: {
   sign: (body: string) => Record<string, string>;
   logger?: Logger;
   name: string;
+  /** For duplicateRate and jitterMs; seedable so a chaos run can be repeated. (Default: Math.random) */
+  random?: () => number;
 }): WebhookSender {
+  const random = options.random ?? Math.random;
   let behaviour: WebhookBehaviour = { ...DEFAULTS };
   let log: Delivery[] = [];
   let held: Delivery[] = [];
@@ -100,10 +109,12 @@ export function createWebhookSender(options: {
   }
 
   function send(event: { eventId: string; type: string; body: string }): void {
-    for (let copy = 0; copy <= behaviour.duplicates; copy++) {
+    const extra = behaviour.duplicateRate > 0 && random() < behaviour.duplicateRate ? 1 : 0;
+    for (let copy = 0; copy <= behaviour.duplicates + extra; copy++) {
       const delivery: Delivery = { ...event, attempts: 0, lastStatus: null, delivered: false };
       log.push(delivery);
-      start(delivery, behaviour.delayMs + copy * 20);
+      const jitter = behaviour.jitterMs > 0 ? Math.floor(random() * behaviour.jitterMs) : 0;
+      start(delivery, behaviour.delayMs + copy * 20 + jitter);
     }
   }
 

@@ -7,7 +7,8 @@
  *   POST /__fake/payments/outcome   {payment_id, status: succeeded|failed, error_code?, error_message?}
  *   POST /__fake/refunds/outcome    {refund_id, status: succeeded|failed, error_code?, error_message?}
  *   POST /__fake/refunds/settlement {mode?: manual|after_delay|immediate, outcome?, delayMs?}
- *   POST /__fake/webhooks           {url?, delayMs?, duplicates?, reorder?, maxAttempts?, retryDelayMs?}
+ *   POST /__fake/webhooks           {url?, delayMs?, duplicates?, reorder?, maxAttempts?, retryDelayMs?,
+ *                                    duplicateRate?, jitterMs?}
  *                                   (no body: read the behaviour and the deliveries)
  *   POST /__fake/webhooks/flush     send the events held for reordering, newest first
  *   POST /__fake/webhooks/drain     wait until every queued delivery is done
@@ -54,6 +55,8 @@ const WebhooksBody = z
     reorder: z.boolean().optional(),
     maxAttempts: z.number().int().min(1).max(100).optional(),
     retryDelayMs: z.number().int().min(0).max(600_000).optional(),
+    duplicateRate: z.number().min(0).max(1).optional(),
+    jitterMs: z.number().int().min(0).max(600_000).optional(),
   })
   .optional();
 

@@ -44,6 +44,8 @@ export interface FakeHyperswitchOptions {
   apiKey?: string;
   /** The profile's `payment_response_hash_key` that signs webhooks. (Default: "whsec_fake_hyperswitch") */
   webhookSecret?: string;
+  /** Decides probabilistic faults and webhook chaos; seedable to repeat a run. (Default: Math.random) */
+  random?: () => number;
 }
 
 export interface FakeHyperswitch extends FakeServer {
@@ -77,6 +79,7 @@ export async function startFakeHyperswitch(
     name: "hyperswitch",
     sign: signatureHeaders(webhookSecret),
     logger,
+    random: options.random,
   });
   const eventLog = createEventLog(webhooks);
   const state = createState({
@@ -141,6 +144,7 @@ export async function startFakeHyperswitch(
       // Hyperswitch puts an x-request-id on every answer, errors included.
       responseHeaders: () => ({ "x-request-id": randomUUID() }),
       logger,
+      random: options.random,
     },
     { port: options.port },
   );

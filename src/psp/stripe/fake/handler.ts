@@ -8,6 +8,7 @@
 import type { FakeHandler, FakeRequest, FakeResponse, HandlerContext } from "../../fake/server.ts";
 import type { AccountRef } from "./balances.ts";
 import type { FakeEventType } from "./events.ts";
+import type { ExecutionLog } from "./executions.ts";
 import { canonical, FormError, type FormObject, parseForm } from "./form.ts";
 import { type IdempotencyStore, replayed, type SavedResponse } from "./idempotency.ts";
 import type { Route } from "./routes.ts";
@@ -16,6 +17,8 @@ import { defaultErrorBody, errorBody, newRequestId, StripeApiError } from "./wir
 export interface HandlerDeps {
   routes: Route[];
   idempotency: IdempotencyStore;
+  /** Every keyed POST that ran (not a replay), with what it made. */
+  executions: ExecutionLog;
   apiVersion: string;
   /** Time a POST spends executing, so concurrent requests can meet (409). */
   processingDelayMs: () => number;
@@ -137,6 +140,14 @@ async function respond(
   } finally {
     deps.idempotency.finish(scope, key, outcome ? toSave(outcome, ctx, requestId) : null);
   }
+  const made = outcome.response.body as { id?: unknown } | undefined;
+  deps.executions.record({
+    scope,
+    key,
+    path: req.path,
+    status: outcome.response.status,
+    objectId: outcome.response.status === 200 && typeof made?.id === "string" ? made.id : null,
+  });
   return outcome.response;
 }
 

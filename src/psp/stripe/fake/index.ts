@@ -6,7 +6,8 @@
  * (request recording, fault injection, /__fake/requests|faults|reset) is
  * src/psp/fake/server.ts; this module adds Stripe's behaviour and these control
  * calls (POST with a JSON body, GET to read):
- *   /__fake/webhooks          {url?, delayMs?, duplicates?, reorder?, maxAttempts?, retryDelayMs?}
+ *   /__fake/webhooks          {url?, delayMs?, duplicates?, reorder?, maxAttempts?, retryDelayMs?,
+ *                              duplicateRate?, jitterMs?}
  *   /__fake/webhooks/flush    send the events held for reordering, newest first
  *   /__fake/webhooks/drain    wait for every queued delivery, list them
  *   /__fake/balances          {account: "acct_…" | null (platform), currency, amount}
@@ -14,6 +15,9 @@
  *   /__fake/payouts/settle    {id, status: paid|failed|canceled, failureCode?, failureMessage?}
  *   /__fake/processing        {delayMs}: time each POST spends executing
  *   /__fake/state             transfers, payouts, balances
+ *   /__fake/ledger            the books, whole: every transfer with all its reversals,
+ *                             every payout with its account, balances, and every
+ *                             keyed POST executed (key -> object), for a chaos run's checks
  */
 import type Stripe from "stripe";
 import { z } from "zod";
@@ -25,6 +29,7 @@ import { STRIPE_API_VERSION } from "../api-version.ts";
 import { type AccountRef, Balances } from "./balances.ts";
 import { createFakeClock, type FakeClock, unixSeconds } from "./clock.ts";
 import { buildEvent, type FakeEventType, stripeSignature } from "./events.ts";
+import { ExecutionLog } from "./executions.ts";
 import { createStripeHandler } from "./handler.ts";
 import { IdempotencyStore } from "./idempotency.ts";
 import { PayoutBook, type PayoutOutcome } from "./payouts.ts";
@@ -40,6 +45,8 @@ export interface FakeStripeOptions {
   webhookSecret?: string;
   /** The base of the fake's clock; `clock.advance()` moves it on. (Default: Date.now) */
   clock?: Clock;
+  /** Decides probabilistic faults and webhook chaos; seedable to repeat a run. (Default: Math.random) */
+  random?: () => number;
 }
 
 export interface FakeStripe extends FakeServer {
@@ -75,6 +82,8 @@ const WebhooksControl = z
     reorder: z.boolean(),
     maxAttempts: z.number().int().min(1).max(50),
     retryDelayMs: z.number().int().min(0),
+    duplicateRate: z.number().min(0).max(1),
+    jitterMs: z.number().int().min(0).max(600_000),
   })
   .partial()
   .strict();
@@ -100,12 +109,14 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
   const transfers = new TransferBook(balances, clock.now);
   const payouts = new PayoutBook(balances, clock.now);
   const idempotency = new IdempotencyStore(clock.now);
+  const executions = new ExecutionLog();
   let processingDelayMs = 0;
 
   // Signed at each attempt, as Stripe does: a retried delivery carries a fresh t=.
   const webhooks = createWebhookSender({
     name: "stripe",
     logger,
+    random: options.random,
     sign: (body) => ({
       "Stripe-Signature": stripeSignature(webhookSecret, body, unixSeconds(clock.now())),
     }),
@@ -143,6 +154,7 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     payouts.reset();
     balances.reset();
     idempotency.clear();
+    executions.clear();
     webhooks.reset();
     clock.reset();
     processingDelayMs = 0;
@@ -152,9 +164,11 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
     {
       name: "stripe",
       logger,
+      random: options.random,
       handler: createStripeHandler({
         routes: stripeRoutes({ transfers, payouts }),
         idempotency,
+        executions,
         apiVersion: STRIPE_API_VERSION,
         processingDelayMs: () => processingDelayMs,
         emit,
@@ -207,6 +221,15 @@ export async function startFakeStripe(options: FakeStripeOptions = {}): Promise<
           payouts: payouts.all(),
           balances: balances.all(),
         }),
+        ledger: (_body, query) =>
+          query.get("part") === "payouts"
+            ? { payouts: payouts.ledger() }
+            : {
+                transfers: transfers.ledger(),
+                payouts: payouts.ledger(),
+                balances: balances.all(),
+                executions: executions.all(),
+              },
       },
     },
     { port: options.port },

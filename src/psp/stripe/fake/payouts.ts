@@ -133,6 +133,13 @@ export class PayoutBook {
     return { payout: structuredClone(payout), account: record.account };
   }
 
+  /** Every payout with the account it left, oldest first (the fake's books). */
+  ledger(): Array<{ account: AccountRef; payout: Stripe.Payout }> {
+    return [...this.#payouts.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((r) => structuredClone({ account: r.account, payout: r.payout }));
+  }
+
   all(): Stripe.Payout[] {
     return [...this.#payouts.values()]
       .sort((a, b) => b.seq - a.seq)

@@ -176,6 +176,22 @@ export class TransferBook {
     return paginate(matching, page, "transfer");
   }
 
+  /**
+   * Every transfer with all its reversals (not Stripe's 10 newest), oldest first:
+   * the fake's own books, for a chaos run to compare with ours.
+   */
+  ledger(): Array<{
+    owner: AccountRef;
+    transfer: Omit<Stripe.Transfer, "reversals">;
+    reversals: Stripe.TransferReversal[];
+  }> {
+    return [...this.#transfers.values()]
+      .sort((a, b) => a.seq - b.seq)
+      .map((r) =>
+        structuredClone({ owner: r.owner, transfer: r.transfer, reversals: r.reversals }),
+      );
+  }
+
   /** Every transfer, newest first (for tests and the inspection control). */
   all(): Stripe.Transfer[] {
     return [...this.#transfers.values()].sort(newestFirst).map((r) => this.#render(r));

@@ -1,0 +1,15 @@
+/**
+ * A seeded pseudo-random source (mulberry32: 32-bit state, uniform in [0, 1)),
+ * so that a chaos run's faults and choices can be replayed from its seed. Not
+ * for anything secret.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
