@@ -16,8 +16,8 @@
  * `succeeded`, and its `pending`/`review` refund is our `pending`/`processing`.
  *
  * Subscription invoices are charged through Hyperswitch too (payment_id = invoice
- * id, or `<id>_<k>` for retry k): those payments are recognised, counted and left
- * out, since invoices are not reconciled here yet.
+ * id, or `<id>_<k>` for retry k): those payments are set apart from the orders'
+ * and compared with their invoices by reconcile-invoices.ts.
  */
 import { z } from "zod";
 import { type DatabasePool, sql } from "../db/slonik.ts";
@@ -28,6 +28,7 @@ import type {
   Refund,
 } from "../psp/hyperswitch/index.ts";
 import { paymentsSince, refundsSince } from "../psp/hyperswitch/lists.ts";
+import { invoiceIdOf, invoicesNamed, reconcileInvoices } from "./reconcile-invoices.ts";
 import {
   amountDiffers,
   type EntityReport,
@@ -53,17 +54,18 @@ const Row = z.object({
   psp_id: z.string().nullable(),
 });
 
-/** An invoice attempt's payment_id: the invoice id, with `_<k>` from the first retry on. */
-const INVOICE_PAYMENT_ID =
-  /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:_[1-9][0-9]{0,3})?$/i;
-
 export async function reconcileHyperswitch(
   deps: HyperswitchReconcileDeps,
 ): Promise<EntityReport[]> {
   const walk = { pageSize: deps.pageSize };
   const payments = await paymentsSince(deps.hyperswitch, deps.since, walk);
   const refunds = await refundsSince(deps.hyperswitch, deps.since, walk);
-  return [await reconcilePayments(deps, payments), await reconcileRefunds(deps, refunds)];
+  const orders = await reconcilePayments(deps, payments);
+  return [
+    orders.report,
+    await reconcileInvoices(deps, orders.invoiceAttempts),
+    await reconcileRefunds(deps, refunds),
+  ];
 }
 
 /** The order statuses that agree with a Hyperswitch payment status. */
@@ -101,7 +103,7 @@ export function refundStatusesFor(status: Refund["status"]): readonly string[] {
 async function reconcilePayments(
   deps: HyperswitchReconcileDeps,
   payments: Payment[],
-): Promise<EntityReport> {
+): Promise<{ report: EntityReport; invoiceAttempts: Payment[] }> {
   const theirs = payments.map((p) => ({
     id: p.payment_id,
     amount: p.amount,
@@ -139,12 +141,18 @@ async function reconcilePayments(
     }
   };
   for (const [row, object] of pairs) compare(row, object.payment);
-  const invoices = await invoicePayments(
+  // Payments named after one of our invoices are the invoices' (reconcile-invoices.ts).
+  const invoices = await invoicesNamed(
     deps.db,
-    unmatched.map((o) => o.id),
+    unmatched.flatMap((o) => invoiceIdOf(o.id) ?? []),
   );
+  const invoiceAttempts: Payment[] = [];
   for (const object of unmatched) {
-    if (invoices.has(object.id)) continue;
+    const invoice = invoiceIdOf(object.id);
+    if (invoice && invoices.has(invoice)) {
+      invoiceAttempts.push(object.payment);
+      continue;
+    }
     const p = object.payment;
     out.add(
       "missing_here",
@@ -159,11 +167,10 @@ async function reconcilePayments(
     if (payment) compare(row, payment);
     else out.missingThere(row.pspId ? row : { ...row, pspId: row.id }, "payment");
   }
-  const note =
-    invoices.size > 0
-      ? `${invoices.size} subscription invoice payment(s) left out: invoices are not reconciled yet`
-      : undefined;
-  return out.report(ours.length, theirs.length - invoices.size, note);
+  return {
+    report: out.report(ours.length, theirs.length - invoiceAttempts.length),
+    invoiceAttempts,
+  };
 }
 
 async function reconcileRefunds(
@@ -228,20 +235,6 @@ async function reconcileRefunds(
 /** An order whose payment must exist at Hyperswitch: it holds the id, or its status says paid. */
 function madePayment(row: OurRow): boolean {
   return row.pspId !== null || ["paid", "partially_refunded", "refunded"].includes(row.status);
-}
-
-/** The payment ids among `ids` that are attempts of one of our subscription invoices. */
-async function invoicePayments(db: DatabasePool, ids: string[]): Promise<Set<string>> {
-  const byInvoice = new Map<string, string[]>();
-  for (const id of ids) {
-    const invoice = INVOICE_PAYMENT_ID.exec(id)?.[1]?.toLowerCase();
-    if (invoice) byInvoice.set(invoice, [...(byInvoice.get(invoice) ?? []), id]);
-  }
-  if (byInvoice.size === 0) return new Set();
-  const found = await db.anyFirst(sql.type(z.object({ id: z.string() }))`
-    select id::text as id from settle.subscription_invoices
-    where id = any(${sql.array([...byInvoice.keys()], "uuid")})`);
-  return new Set(found.flatMap((invoice) => byInvoice.get(invoice) ?? []));
 }
 
 function toRows(rows: readonly z.infer<typeof Row>[]): OurRow[] {

@@ -140,6 +140,44 @@ async function invoicePayment(w: World): Promise<string> {
   return paymentId;
 }
 
+/** An invoice of `amount` (900 unless said), left pending: each test moves it as it needs. */
+async function invoiceRow(w: World, amount = 900): Promise<string> {
+  const { rows } = await w.pool.query<{ id: string }>(
+    `with b as (insert into settle.buyers (email) values ($1) returning id),
+          p as (insert into settle.plans (name, amount, currency, interval) values ('Monthly', $2, 'EUR', 'month') returning id),
+          s as (insert into settle.subscriptions (buyer_id, plan_id, current_period_start, current_period_end)
+                select b.id, p.id, now(), now() + interval '1 month' from b, p returning id)
+     insert into settle.subscription_invoices (subscription_id, amount, currency, period_start, period_end)
+     select s.id, $2, 'EUR', now(), now() + interval '1 month' from s returning id`,
+    [`inv-${randomBytes(4).toString("hex")}@example.com`, amount],
+  );
+  return rows[0]?.id as string;
+}
+
+/** Our side of an attempt: the invoice ends `status` having charged `paymentId` (kept when it paid, as the charge task does). */
+async function recordInvoice(w: World, id: string, status: string, paymentId: string) {
+  await w.pool.query(
+    `update settle.subscription_invoices
+        set status = $2, attempt_count = attempt_count + 1,
+            psp_payment_id = case when $2 = 'paid' then $3 else psp_payment_id end
+      where id = $1`,
+    [id, status, paymentId],
+  );
+}
+
+/** Hyperswitch's side of an attempt: `amount` charged under `paymentId` with `card`. */
+async function chargeInvoice(w: World, paymentId: string, amount: number, card = CARD) {
+  await post(w, "/payments", {
+    payment_id: paymentId,
+    amount,
+    currency: "EUR",
+    confirm: true,
+    payment_method_data: card,
+  });
+}
+
+const DECLINED = { card: { ...CARD.card, card_number: "4000000000000002" } };
+
 interface ViewRow {
   run_id: string;
   provider: string;
@@ -173,10 +211,8 @@ test("reconcile with Hyperswitch: clean books exit 0; each kind for payments and
 
   const clean = await settle(w, ["reconcile"]);
   t.is(clean.code, 0, clean.output);
-  t.regex(
-    clean.output,
-    /^hyperswitch orders: 3 ours, 2 theirs, 0 mismatch\(es\); 1 subscription invoice payment\(s\) left out/m,
-  );
+  t.regex(clean.output, /^hyperswitch orders: 3 ours, 2 theirs, 0 mismatch\(es\)$/m);
+  t.regex(clean.output, /^hyperswitch subscription_invoices: 1 ours, 1 theirs, 0 mismatch\(es\)$/m);
   t.regex(clean.output, /^hyperswitch refunds: 1 ours, 1 theirs, 0 mismatch\(es\)$/m);
   t.regex(clean.output, /^stripe seller_transfers: \d+ ours, 0 theirs, 0 mismatch\(es\)$/m);
   t.notRegex(clean.output, /skipped/);
@@ -282,4 +318,62 @@ test("reconcile names the provider it skipped; with none configured it fails and
   t.is(none.code, 1, none.output);
   t.regex(none.output, /reconcile needs the credentials of at least one PSP/);
   t.is(await runs(), 2, "nothing stored");
+});
+
+test("reconcile with Hyperswitch: subscription invoices against the payments of their attempts", async (t) => {
+  t.timeout(120_000);
+  const w = await world(t, { hyperswitch: true });
+  // Agree: paid by its first attempt; failed then paid by retry 1.
+  const paid = await invoiceRow(w);
+  await chargeInvoice(w, paid, 900);
+  await recordInvoice(w, paid, "paid", paid);
+  const retried = await invoiceRow(w);
+  await chargeInvoice(w, retried, 900, DECLINED);
+  await recordInvoice(w, retried, "failed", retried);
+  await chargeInvoice(w, `${retried}_1`, 900);
+  await w.pool.query("update settle.subscription_invoices set status = 'pending' where id = $1", [
+    retried,
+  ]);
+  await recordInvoice(w, retried, "paid", `${retried}_1`);
+  const clean = await settle(w, ["reconcile"]);
+  t.is(clean.code, 0, clean.output);
+  t.regex(clean.output, /^hyperswitch subscription_invoices: 2 ours, 3 theirs, 0 mismatch\(es\)$/m);
+
+  // status_differs: paid here, declined there; failed here, the buyer charged there;
+  // charged twice (the first attempt and retry 1 both succeeded).
+  const declined = await invoiceRow(w);
+  await chargeInvoice(w, declined, 900, DECLINED);
+  await recordInvoice(w, declined, "paid", declined);
+  const charged = await invoiceRow(w);
+  await chargeInvoice(w, charged, 900);
+  await recordInvoice(w, charged, "failed", charged);
+  const twice = await invoiceRow(w);
+  await chargeInvoice(w, twice, 900);
+  await chargeInvoice(w, `${twice}_1`, 900);
+  await recordInvoice(w, twice, "paid", twice);
+  // missing_there: recorded paid, nothing at Hyperswitch.
+  const ghost = await invoiceRow(w);
+  await recordInvoice(w, ghost, "paid", ghost);
+  // amount_differs: 950 charged for an invoice of 900.
+  const over = await invoiceRow(w);
+  await chargeInvoice(w, over, 950);
+  await recordInvoice(w, over, "paid", over);
+
+  const found = await settle(w, ["reconcile", "--since", "1d"]);
+  t.is(found.code, 3, found.output);
+  const expected = [
+    { kind: "status_differs", entity_id: declined, psp_id: declined },
+    { kind: "status_differs", entity_id: charged, psp_id: charged },
+    { kind: "status_differs", entity_id: twice, psp_id: `${twice}_1` },
+    { kind: "missing_there", entity_id: ghost, psp_id: ghost },
+    { kind: "amount_differs", entity_id: over, psp_id: over },
+  ].map((m) => key({ provider: "hyperswitch", entity: "subscription_invoices", ...m }));
+  t.deepEqual((await view(w)).map(key).sort(), [...expected].sort());
+  t.regex(
+    found.output,
+    /^hyperswitch subscription_invoices: 7 ours, 8 theirs, 5 mismatch\(es\) \(/m,
+  );
+  t.regex(found.output, /^hyperswitch orders: 0 ours, 0 theirs, 0 mismatch\(es\)$/m);
+  t.regex(found.output, /but 2 of its payments took the money/);
+  t.regex(found.output, /ours failed, Hyperswitch succeeded \(the buyer was charged\)/);
 });
