@@ -3,6 +3,7 @@ import type { FlowFigures } from "./flows/run.ts";
 import type { PgCommitsResult } from "./limits/pg-commits.ts";
 import type { WorkerNoopResult } from "./limits/worker-noop.ts";
 import type { RateLimitResult } from "./rate-limit.ts";
+import type { RefundSpans } from "./refund-spans.ts";
 import type { DrainResult } from "./reversal-drain.ts";
 import type { ScalingStep } from "./scaling/run.ts";
 import { round } from "./stats.ts";
@@ -12,6 +13,7 @@ export function report(r: {
   pg: PgCommitsResult;
   noop: WorkerNoopResult;
   flows: Record<string, FlowFigures>;
+  spans: RefundSpans;
   drain: DrainResult;
   rateLimit: RateLimitResult;
   scaling: ScalingStep[];
@@ -43,8 +45,9 @@ export function report(r: {
         "p50 ms",
         "p99 ms",
         "p99 − PSP ms",
-        `p50 ms @${r.clients}`,
-        `p99 ms @${r.clients}`,
+        "load",
+        "p50 ms loaded",
+        "p99 ms loaded",
       ],
       Object.entries(r.flows).map(([name, f]) => [
         name,
@@ -54,14 +57,24 @@ export function report(r: {
         f.p50_ms,
         f.p99_ms,
         f.p99_beyond_psp_ms,
+        r.clients ? `${f.loaded.clients} callers` : `${f.loaded.count} at once`,
         f.loaded.p50_ms,
         f.loaded.p99_ms,
       ]),
     ),
-    `per s: ${r.clients} clients in a closed loop; p50/p99: one at a time; fake PSP latency ${r.pspLatencyMs} ms a request` +
+    (r.clients
+      ? `per s: ${r.clients} callers in a closed loop (capped at ${r.clients} ÷ latency)`
+      : "per s: flows completed per second with the service saturated: every operation of the pass requested at once, counted from the first request to the last completion committed") +
+      `; p50/p99: one at a time, unloaded; fake PSP latency ${r.pspLatencyMs} ms a request` +
       ` (in series: ${Object.entries(r.flows)
         .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)
         .join(", ")})`,
+    "",
+    table(
+      [`refund_to_reversed, one at a time (${r.spans.refunds} refunds)`, "p50 ms", "p99 ms"],
+      Object.entries(r.spans.steps).map(([step, v]) => [step, v?.p50_ms ?? "-", v?.p99_ms ?? "-"]),
+    ),
+    "(from settle.state_transitions, stamped inside each transaction: a step's commit shows in the next step)",
     "",
     table(
       [

@@ -17,6 +17,7 @@ import { measurePgCommits } from "../bench/limits/pg-commits.ts";
 import { measureWorkerNoop } from "../bench/limits/worker-noop.ts";
 import { codeVersion, machine } from "../bench/metadata.ts";
 import { benchRateLimit, type RateLimitResult } from "../bench/rate-limit.ts";
+import { type RefundSpans, refundSpans } from "../bench/refund-spans.ts";
 import { report } from "../bench/report.ts";
 import { benchReversalDrain, type DrainResult } from "../bench/reversal-drain.ts";
 import { benchScaling } from "../bench/scaling/run.ts";
@@ -55,7 +56,12 @@ const program = new Command("bench")
     100,
   )
   .option("--drain-backlog <n>", "reversals in the no-limit backlog", int("--drain-backlog"), 1000)
-  .option("--clients <n>", "concurrent callers per flow (closed loop)", int("--clients"), 8)
+  .option(
+    "--clients <n>",
+    "callers of the throughput pass, in a closed loop (0: every operation requested at once)",
+    int("--clients"),
+    0,
+  )
   .option(
     "--psp-latency <ms>",
     "latency the fake PSPs add to every request",
@@ -156,6 +162,7 @@ try {
     env: workerEnv,
   });
   let flowResults: Awaited<ReturnType<typeof runFlows>>;
+  let spans: RefundSpans;
   let drain: DrainResult;
   let rateLimit: RateLimitResult;
   try {
@@ -176,6 +183,7 @@ try {
         say,
       },
     );
+    spans = await refundSpans(h.pool, latency);
     say(`reversal backlog: ${drainOrders.length * SELLERS_PER_ORDER} reversals, no rate limit …`);
     drain = await benchReversalDrain(h, drainOrders, {
       concurrency,
@@ -211,7 +219,9 @@ try {
       code: codeVersion(),
       postgres: { description: db.description, version: db.serverVersion, settings: db.settings },
       options: { ...opts, worker_concurrency: concurrency, fake_psp_latency_ms: opts.pspLatency },
-      note: "closed loop: each client starts its next operation when its last one finished",
+      note: opts.clients
+        ? "flows.*.per_s: closed loop, each client starts its next operation when its last one finished"
+        : "flows.*.per_s: every operation of the throughput pass requested at once; operations ÷ (first request → last completion committed). p50/p99: one operation at a time",
     },
     limits: {
       pg_commits_per_s: pg.per_s,
@@ -220,6 +230,7 @@ try {
       worker_noop: { ...noop, getJobQuery: undefined },
     },
     flows: flowResults.flows,
+    refund_spans: spans,
     reversal_backlog: { ...drain, ratio_to_worker_noop: round(drain.per_s / noop.per_s, 4) },
     rate_limit: rateLimit,
     scaling,
@@ -230,7 +241,7 @@ try {
     opts.svg,
     latencySvg(
       flowResults.samples,
-      `1 and ${opts.clients} clients, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
+      `1 client and ${opts.clients ? `${opts.clients} clients` : "all at once"}, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
     ),
   );
 
@@ -240,6 +251,7 @@ try {
       pg,
       noop,
       flows: flowResults.flows,
+      spans,
       drain,
       rateLimit,
       scaling,
