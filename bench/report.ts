@@ -15,7 +15,7 @@ export function report(r: {
   flows: Record<string, FlowFigures>;
   spans: RefundSpans;
   drain: DrainResult;
-  rateLimit: RateLimitResult;
+  rateLimit: RateLimitResult[];
   scaling: ScalingStep[];
   clients: number;
   pspLatencyMs: number;
@@ -110,18 +110,16 @@ export function report(r: {
         "not reversed",
         "drain s",
       ],
-      [
-        [
-          `stripe (bucket ${r.rateLimit.fake_bucket_burst})`,
-          r.rateLimit.limit_per_s,
-          r.rateLimit.achieved_per_s,
-          r.rateLimit.achieved_ratio,
-          r.rateLimit.responses_429,
-          r.rateLimit.reversals,
-          r.rateLimit.not_reversed,
-          r.rateLimit.drain_seconds,
-        ],
-      ],
+      r.rateLimit.map((run, i) => [
+        `stripe (bucket ${run.fake_bucket_burst}), run ${i + 1}`,
+        run.limit_per_s,
+        run.achieved_per_s,
+        run.achieved_ratio,
+        run.responses_429,
+        run.reversals,
+        run.not_reversed,
+        run.drain_seconds,
+      ]),
     ),
   );
   for (const step of r.scaling) {
