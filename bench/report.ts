@@ -62,9 +62,7 @@ export function report(r: {
         f.loaded.p99_ms,
       ]),
     ),
-    (r.clients
-      ? `per s: ${r.clients} callers in a closed loop (capped at ${r.clients} ÷ latency)`
-      : "per s: flows completed per second with the service saturated: every operation of the pass requested at once, counted from the first request to the last completion committed") +
+    `per s: flows completed per second with the service saturated (${r.clients ? `${r.clients} callers in a closed loop, far more than it completes at once` : "every operation requested at once"}), from the first request to the last completion committed` +
       `; p50/p99: one at a time, unloaded; fake PSP latency ${r.pspLatencyMs} ms a request` +
       ` (in series: ${Object.entries(r.flows)
         .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)

@@ -58,9 +58,9 @@ const program = new Command("bench")
   .option("--drain-backlog <n>", "reversals in the no-limit backlog", int("--drain-backlog"), 1000)
   .option(
     "--clients <n>",
-    "callers of the throughput pass, in a closed loop (0: every operation requested at once)",
+    "callers of the throughput pass, in a closed loop; enough to saturate the service (0: every operation at once)",
     int("--clients"),
-    0,
+    200,
   )
   .option(
     "--psp-latency <ms>",
@@ -231,9 +231,7 @@ try {
       code: codeVersion(),
       postgres: { description: db.description, version: db.serverVersion, settings: db.settings },
       options: { ...opts, worker_concurrency: concurrency, fake_psp_latency_ms: opts.pspLatency },
-      note: opts.clients
-        ? "flows.*.per_s: closed loop, each client starts its next operation when its last one finished"
-        : "flows.*.per_s: every operation of the throughput pass requested at once; operations ÷ (first request → last completion committed). p50/p99: one operation at a time",
+      note: `flows.*.per_s: operations completed per second with the service saturated: ${opts.clients ? `${opts.clients} callers in a closed loop (each starts its next operation when its last one completed), far more than the service completes at once` : "every operation of the pass requested at once"}; operations ÷ (first request → last completion committed). flows.*.p50_ms/p99_ms: one operation at a time, unloaded`,
     },
     limits: {
       pg_commits_per_s: pg.per_s,

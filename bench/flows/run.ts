@@ -1,13 +1,13 @@
 /**
  * Each flow twice: a latency pass (one caller at a time, so the figure is the
  * flow's own time, not queueing behind other callers) and a throughput pass.
- * The throughput pass offers more than the service can take: by default every
- * operation of the pass is requested at once (an open burst, `clients` 0), and
- * per_s = operations ÷ (first request → last operation's completion committed),
- * the rate at which the service completes a flow when it is saturated; with
- * `clients` > 0, that many callers in a closed loop instead (which caps per_s at
- * clients ÷ latency). p50/p99 come from the one-at-a-time pass; the loaded
- * latencies (mostly queueing, in a burst) are kept too.
+ * The throughput pass offers more than the service can take: `clients` callers
+ * in a closed loop (200 by default: a cap of 200 ÷ latency, thousands a second,
+ * far above what the flows complete; 0: every operation requested at once, which
+ * opens more connections than a listen backlog takes), and per_s = operations ÷
+ * (first request → last operation's completion committed), the rate at which the
+ * service completes a flow when it is saturated. p50/p99 come from the
+ * one-at-a-time pass; the loaded latencies (mostly queueing) are kept too.
  */
 import type { LoopResult } from "../closed-loop.ts";
 import type { Harness } from "../harness.ts";
