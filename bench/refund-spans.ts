@@ -3,7 +3,9 @@
  * stamped with clock_timestamp() inside each transaction) and the stored
  * webhook: for the one-at-a-time refunds, the p50/p99 of each step between the
  * refund row's insert and its last reversal's `reversed`. Steps are read inside
- * transactions, so a step's commit is counted in the step after it.
+ * transactions, so a step's commit is counted in the step after it. A refund
+ * applied from the POST /refunds answer, or by a webhook that overtook the answer,
+ * never passes through processing (its row then shows "-").
  */
 import type pg from "pg";
 import { percentile, round } from "./stats.ts";
@@ -34,7 +36,7 @@ r as (
   group by v.refund_id)
 select
   extract(epoch from f.processing - f.inserted) * 1000 as "insert → processing (Hyperswitch POST)",
-  extract(epoch from f.webhook_received - coalesce(f.processing, f.inserted)) * 1000 as "processing → webhook stored",
+  extract(epoch from f.webhook_received - coalesce(f.processing, f.inserted)) * 1000 as "insert or processing → webhook stored",
   extract(epoch from f.succeeded - coalesce(f.webhook_received, f.processing, f.inserted)) * 1000 as "→ refund succeeded (applied)",
   extract(epoch from r.reversal_inserted - f.succeeded) * 1000 as "succeeded → reversals inserted",
   extract(epoch from r.reversed - r.reversal_inserted) * 1000 as "reversals inserted → last reversed (job + Stripe)",
