@@ -85,6 +85,11 @@ export async function startHarness(options: {
     completion,
     platformToken,
     async stop() {
+      // The fakes' webhooks still on their way (thousands after the flows) would
+      // hold Settle's pool while it shuts down: a job completion then waited for a
+      // connection past the pool's end and crashed the bench in its next step.
+      const drained = Promise.all([hyperswitch.webhooks.drain(), stripe.drainWebhooks()]);
+      await Promise.race([drained, new Promise((r) => setTimeout(r, 60_000).unref())]);
       await app.stop();
       await services.stop();
       await completion.dropTriggers();

@@ -17,6 +17,8 @@ export interface StripeControls {
   requests(filter: { method?: string; path?: RegExp }): Promise<RecordedRequest[]>;
   clearRequests(): Promise<void>;
   deliverWebhooksTo(url: string): Promise<void>;
+  /** Waits until every webhook the fake has queued was delivered (or gave up). */
+  drainWebhooks(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -59,6 +61,9 @@ export async function startStripeProcess(): Promise<StripeControls> {
     },
     deliverWebhooksTo: async (to) => {
       await call("POST", "webhooks", { url: to });
+    },
+    drainWebhooks: async () => {
+      await call("POST", "webhooks/drain");
     },
     stop: async () => {
       if (child.exitCode !== null) return;
