@@ -32,8 +32,11 @@ export async function benchRateLimit(
   const before = h.completion.times("reversal_reversed").length;
   const unlimited = h.config.stripeMaxRequestsPerSecond;
   h.config.stripeMaxRequestsPerSecond = options.limit;
-  h.stripe.setConditions({ rateLimitPerSecond: options.limit, rateLimitBurst: options.burst });
-  h.stripe.clearRequests();
+  await h.stripe.setConditions({
+    rateLimitPerSecond: options.limit,
+    rateLimitBurst: options.burst,
+  });
+  await h.stripe.clearRequests();
   const backlog = await createReversalBacklog(h.pool, orderIds);
   const last = await awaitReversals(
     h.completion,
@@ -41,8 +44,7 @@ export async function benchRateLimit(
     backlog.reversals,
     (backlog.reversals / options.limit) * 3_000 + 30_000,
   );
-  const ok = h.stripe
-    .requests({ method: "POST", path: REVERSALS_PATH })
+  const ok = (await h.stripe.requests({ method: "POST", path: REVERSALS_PATH }))
     .filter((r) => r.outcome === 200)
     .map((r) => Date.parse(r.at));
   const spanS = ok.length > 1 ? (Math.max(...ok) - Math.min(...ok)) / 1000 : Number.NaN;
@@ -53,11 +55,11 @@ export async function benchRateLimit(
     reversals: ok.length,
     achieved_per_s: round(achieved),
     achieved_ratio: round(achieved / options.limit, 3),
-    responses_429: h.stripe.conditions().rateLimited,
+    responses_429: (await h.stripe.conditions()).rateLimited,
     drain_seconds: round((last - backlog.appearedAt) / 1000),
     not_reversed: await notReversed(h.pool, orderIds),
   };
-  h.stripe.setConditions({ rateLimitPerSecond: null });
+  await h.stripe.setConditions({ rateLimitPerSecond: null });
   h.config.stripeMaxRequestsPerSecond = unlimited;
   return result;
 }

@@ -3,6 +3,7 @@ import type { FlowFigures } from "./flows/run.ts";
 import type { PgCommitsResult } from "./limits/pg-commits.ts";
 import type { WorkerNoopResult } from "./limits/worker-noop.ts";
 import type { RateLimitResult } from "./rate-limit.ts";
+import type { RefundSpans } from "./refund-spans.ts";
 import type { DrainResult } from "./reversal-drain.ts";
 import type { ScalingStep } from "./scaling/run.ts";
 import { round } from "./stats.ts";
@@ -12,8 +13,9 @@ export function report(r: {
   pg: PgCommitsResult;
   noop: WorkerNoopResult;
   flows: Record<string, FlowFigures>;
+  spans: RefundSpans;
   drain: DrainResult;
-  rateLimit: RateLimitResult;
+  rateLimit: RateLimitResult[];
   scaling: ScalingStep[];
   clients: number;
   pspLatencyMs: number;
@@ -43,8 +45,9 @@ export function report(r: {
         "p50 ms",
         "p99 ms",
         "p99 − PSP ms",
-        `p50 ms @${r.clients}`,
-        `p99 ms @${r.clients}`,
+        "load",
+        "p50 ms loaded",
+        "p99 ms loaded",
       ],
       Object.entries(r.flows).map(([name, f]) => [
         name,
@@ -54,14 +57,22 @@ export function report(r: {
         f.p50_ms,
         f.p99_ms,
         f.p99_beyond_psp_ms,
+        r.clients ? `${f.loaded.clients} callers` : `${f.loaded.count} at once`,
         f.loaded.p50_ms,
         f.loaded.p99_ms,
       ]),
     ),
-    `per s: ${r.clients} clients in a closed loop; p50/p99: one at a time; fake PSP latency ${r.pspLatencyMs} ms a request` +
+    `per s: flows completed per second with the service saturated (${r.clients ? `${r.clients} callers in a closed loop, far more than it completes at once` : "every operation requested at once"}), from the first request to the last completion committed` +
+      `; p50/p99: one at a time, unloaded; fake PSP latency ${r.pspLatencyMs} ms a request` +
       ` (in series: ${Object.entries(r.flows)
         .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)
         .join(", ")})`,
+    "",
+    table(
+      [`refund_to_reversed, one at a time (${r.spans.refunds} refunds)`, "p50 ms", "p99 ms"],
+      Object.entries(r.spans.steps).map(([step, v]) => [step, v?.p50_ms ?? "-", v?.p99_ms ?? "-"]),
+    ),
+    "(from settle.state_transitions, stamped inside each transaction: a step's commit shows in the next step)",
     "",
     table(
       [
@@ -97,18 +108,16 @@ export function report(r: {
         "not reversed",
         "drain s",
       ],
-      [
-        [
-          `stripe (bucket ${r.rateLimit.fake_bucket_burst})`,
-          r.rateLimit.limit_per_s,
-          r.rateLimit.achieved_per_s,
-          r.rateLimit.achieved_ratio,
-          r.rateLimit.responses_429,
-          r.rateLimit.reversals,
-          r.rateLimit.not_reversed,
-          r.rateLimit.drain_seconds,
-        ],
-      ],
+      r.rateLimit.map((run, i) => [
+        `stripe (bucket ${run.fake_bucket_burst}), run ${i + 1}`,
+        run.limit_per_s,
+        run.achieved_per_s,
+        run.achieved_ratio,
+        run.responses_429,
+        run.reversals,
+        run.not_reversed,
+        run.drain_seconds,
+      ]),
     ),
   );
   for (const step of r.scaling) {

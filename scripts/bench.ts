@@ -17,6 +17,7 @@ import { measurePgCommits } from "../bench/limits/pg-commits.ts";
 import { measureWorkerNoop } from "../bench/limits/worker-noop.ts";
 import { codeVersion, machine } from "../bench/metadata.ts";
 import { benchRateLimit, type RateLimitResult } from "../bench/rate-limit.ts";
+import { type RefundSpans, refundSpans } from "../bench/refund-spans.ts";
 import { report } from "../bench/report.ts";
 import { benchReversalDrain, type DrainResult } from "../bench/reversal-drain.ts";
 import { benchScaling } from "../bench/scaling/run.ts";
@@ -55,7 +56,12 @@ const program = new Command("bench")
     100,
   )
   .option("--drain-backlog <n>", "reversals in the no-limit backlog", int("--drain-backlog"), 1000)
-  .option("--clients <n>", "concurrent callers per flow (closed loop)", int("--clients"), 8)
+  .option(
+    "--clients <n>",
+    "callers of the throughput pass, in a closed loop; enough to saturate the service (0: every operation at once)",
+    int("--clients"),
+    200,
+  )
   .option(
     "--psp-latency <ms>",
     "latency the fake PSPs add to every request",
@@ -89,6 +95,12 @@ const program = new Command("bench")
   )
   .option("--rate-backlog <n>", "reversals in the rate-limit backlog", int("--rate-backlog"), 500)
   .option(
+    "--rate-runs <n>",
+    "times the rate-limit step runs, each on its own backlog",
+    int("--rate-runs"),
+    3,
+  )
+  .option(
     "--scaling <sizes>",
     'history sizes, cumulative ("none" to skip)',
     sizes,
@@ -112,6 +124,7 @@ const opts = program.parse().opts<{
   rateLimit: number;
   rateBurst: number;
   rateBacklog: number;
+  rateRuns: number;
   scaling: number[];
   plans: boolean;
   unsafeFast: boolean;
@@ -147,7 +160,7 @@ try {
     opts.latencyCount,
     opts.flowCount,
     ordersOf(opts.drainBacklog),
-    ordersOf(opts.rateBacklog),
+    ordersOf(opts.rateBacklog) * Math.max(1, opts.rateRuns),
   ];
   const h = await startHarness({
     url: db.url,
@@ -156,8 +169,9 @@ try {
     env: workerEnv,
   });
   let flowResults: Awaited<ReturnType<typeof runFlows>>;
+  let spans: RefundSpans;
   let drain: DrainResult;
-  let rateLimit: RateLimitResult;
+  const rateLimit: RateLimitResult[] = [];
   try {
     const [latency, throughput, drainOrders, rateOrders] = split(
       await seedOrders(
@@ -176,18 +190,24 @@ try {
         say,
       },
     );
+    spans = await refundSpans(h.pool, latency);
     say(`reversal backlog: ${drainOrders.length * SELLERS_PER_ORDER} reversals, no rate limit …`);
     drain = await benchReversalDrain(h, drainOrders, {
       concurrency,
       pspLatencyMs: opts.pspLatency,
     });
-    say(
-      `rate limit: ${opts.rateLimit}/s, backlog of ${rateOrders.length * SELLERS_PER_ORDER} reversals …`,
-    );
-    rateLimit = await benchRateLimit(h, rateOrders, {
-      limit: opts.rateLimit,
-      burst: opts.rateBurst,
-    });
+    const perRun = ordersOf(opts.rateBacklog);
+    for (let run = 0; run < Math.max(1, opts.rateRuns); run++) {
+      say(
+        `rate limit: ${opts.rateLimit}/s, backlog of ${perRun * SELLERS_PER_ORDER} reversals (run ${run + 1}) …`,
+      );
+      rateLimit.push(
+        await benchRateLimit(h, rateOrders.slice(run * perRun, (run + 1) * perRun), {
+          limit: opts.rateLimit,
+          burst: opts.rateBurst,
+        }),
+      );
+    }
   } finally {
     await h.stop();
   }
@@ -211,7 +231,7 @@ try {
       code: codeVersion(),
       postgres: { description: db.description, version: db.serverVersion, settings: db.settings },
       options: { ...opts, worker_concurrency: concurrency, fake_psp_latency_ms: opts.pspLatency },
-      note: "closed loop: each client starts its next operation when its last one finished",
+      note: `flows.*.per_s: operations completed per second with the service saturated: ${opts.clients ? `${opts.clients} callers in a closed loop (each starts its next operation when its last one completed), far more than the service completes at once` : "every operation of the pass requested at once"}; operations ÷ (first request → last completion committed). flows.*.p50_ms/p99_ms: one operation at a time, unloaded`,
     },
     limits: {
       pg_commits_per_s: pg.per_s,
@@ -220,6 +240,7 @@ try {
       worker_noop: { ...noop, getJobQuery: undefined },
     },
     flows: flowResults.flows,
+    refund_spans: spans,
     reversal_backlog: { ...drain, ratio_to_worker_noop: round(drain.per_s / noop.per_s, 4) },
     rate_limit: rateLimit,
     scaling,
@@ -230,7 +251,7 @@ try {
     opts.svg,
     latencySvg(
       flowResults.samples,
-      `1 and ${opts.clients} clients, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
+      `1 client and ${opts.clients ? `${opts.clients} clients` : "all at once"}, fake PSP latency ${opts.pspLatency} ms, ${machineBefore.cpus} CPUs`,
     ),
   );
 
@@ -240,6 +261,7 @@ try {
       pg,
       noop,
       flows: flowResults.flows,
+      spans,
       drain,
       rateLimit,
       scaling,

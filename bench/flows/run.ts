@@ -1,8 +1,13 @@
 /**
  * Each flow twice: a latency pass (one caller at a time, so the figure is the
- * flow's own time, not queueing behind other callers) and a throughput pass
- * (`clients` callers in a closed loop, which saturates the process). per_s comes
- * from the second, p50/p99 from the first; the loaded latencies are kept too.
+ * flow's own time, not queueing behind other callers) and a throughput pass.
+ * The throughput pass offers more than the service can take: `clients` callers
+ * in a closed loop (200 by default: a cap of 200 ÷ latency, thousands a second,
+ * far above what the flows complete; 0: every operation requested at once, which
+ * opens more connections than a listen backlog takes), and per_s = operations ÷
+ * (first request → last operation's completion committed), the rate at which the
+ * service completes a flow when it is saturated. p50/p99 come from the
+ * one-at-a-time pass; the loaded latencies (mostly queueing) are kept too.
  */
 import type { LoopResult } from "../closed-loop.ts";
 import type { Harness } from "../harness.ts";
@@ -46,6 +51,7 @@ export async function runFlows(
     extra: readonly string[];
   },
   options: {
+    /** Callers of the throughput pass; 0: every operation requested at once. */
     clients: number;
     pspLatencyMs: number;
     limits: { pgCommitsPerS: number; workerNoopPerS: number };
@@ -59,12 +65,14 @@ export async function runFlows(
     const one = await run(h, orders.latency, 1);
     const loadedOrders =
       name === "refund_to_reversed" ? orders.throughput : [...orders.throughput, ...orders.extra];
-    const many = await run(h, loadedOrders, options.clients);
+    const clients = options.clients || loadedOrders.length;
+    const many = await run(h, loadedOrders, clients);
     const unloaded = summarize(one.latenciesMs, one.elapsedMs);
     // Throughput over the flow's own orders only, so every flow is timed on the same count.
     const loaded = summarize(many.latenciesMs, many.elapsedMs);
     samples[`${name} (1 client)`] = one.latenciesMs;
-    samples[`${name} (${options.clients} clients)`] = many.latenciesMs;
+    samples[`${name} (${options.clients ? `${clients} clients` : "all at once"})`] =
+      many.latenciesMs;
     const pspMs = pspCalls * options.pspLatencyMs;
     flows[name] = {
       per_s: loaded.per_s,
@@ -77,7 +85,7 @@ export async function runFlows(
       ratio_to_pg_commits: round(loaded.per_s / options.limits.pgCommitsPerS, 4),
       ratio_to_worker_noop: round(loaded.per_s / options.limits.workerNoopPerS, 4),
       unloaded: { ...unloaded, clients: 1 },
-      loaded: { ...loaded, clients: options.clients },
+      loaded: { ...loaded, clients },
     };
   }
   return { flows, samples };

@@ -22,8 +22,9 @@ import {
   actAsColumn,
   keyFor,
   NO_SILENT_RERUN,
+  stripeSlotAt,
   stripeSlotsColumn,
-  waitForStripeSlots,
+  untilStripeSlot,
 } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
@@ -57,7 +58,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
     const { id } = RowPayload.parse(payload);
     // Stripe calls this run will make (a look-up first after an unknown outcome),
     // reserved in the shared budget before the row is locked, with the check
-    // that the row is due.
+    // that the row is due; the run sleeps until the slot once the row is locked.
     const due = await deps.db.maybeOne(sql.type(Due)`
       select ${stripeSlotsColumn(
         deps.config.stripeMaxRequestsPerSecond,
@@ -65,7 +66,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
       )} from settle.seller_transfers
       where id = ${id} and status in ('pending', 'failed') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
-    await waitForStripeSlots(due.wait);
+    const slotAt = stripeSlotAt(due.wait);
     await deps.db.transaction(async (tx) => {
       const row = await tx.maybeOne(sql.type(Transfer)`
         select ${actAsColumn(TASK)}, t.id, t.order_id, t.amount, t.currency, t.status, t.retry_count, t.next_retry_at,
@@ -95,6 +96,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
       let keyAttempt = row.key_attempt;
       // Stays true until a look-up has shown the earlier call made nothing.
       let mayExist = row.outcome_unknown;
+      await untilStripeSlot(slotAt);
       try {
         if (row.outcome_unknown) {
           const found = await deps.stripe.findTransfer(row.order_id, {

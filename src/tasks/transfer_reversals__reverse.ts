@@ -28,8 +28,9 @@ import {
   actAsColumn,
   keyFor,
   NO_SILENT_RERUN,
+  stripeSlotAt,
   stripeSlotsColumn,
-  waitForStripeSlots,
+  untilStripeSlot,
 } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
@@ -69,7 +70,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
     const { id } = RowPayload.parse(payload);
     // Stripe calls this run will make (a look-up first after an unknown outcome),
     // reserved in the shared budget before the row is locked, with the check
-    // that the row is due.
+    // that the row is due; the run sleeps until the slot once the row is locked.
     const due = await deps.db.maybeOne(sql.type(Due)`
       select ${stripeSlotsColumn(
         deps.config.stripeMaxRequestsPerSecond,
@@ -77,7 +78,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       )} from settle.transfer_reversals
       where id = ${id} and status in ('pending') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
-    await waitForStripeSlots(due.wait);
+    const slotAt = stripeSlotAt(due.wait);
     await deps.db.transaction(async (tx) => {
       const row = await tx.maybeOne(sql.type(Reversal)`
         select ${actAsColumn(TASK)}, r.id, r.refund_id, r.amount, r.status, r.retry_count, r.next_retry_at, r.key_attempt,
@@ -130,6 +131,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       const ours = { transfer_reversal_id: row.id };
       let keyAttempt = row.key_attempt;
       let mayExist = row.outcome_unknown;
+      await untilStripeSlot(slotAt);
       try {
         if (row.outcome_unknown) {
           const found = await deps.stripe.findReversal(transferId, ours);

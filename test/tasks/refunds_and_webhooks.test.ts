@@ -259,3 +259,54 @@ test("refund events: succeeded takes back the sellers' shares; failed fails the 
     { seller_id: o.sellerIds[1], amount: 200 },
   ]);
 });
+
+test("a refund the PSP answers succeeded is applied from the answer; its webhook then changes nothing", async (t) => {
+  const w = await world(t);
+  const o = await paidOrder(w, [{ amount: 600 }, { amount: 400 }]);
+  await paymentAtPsp(w, o.orderId, 1000);
+  await w.pool.query(
+    "update settle.seller_transfers set status = 'completed', stripe_transfer_id = 'tr_' || md5(id::text) where order_id = $1",
+    [o.orderId],
+  );
+  w.hyperswitchFake.configureRefunds({ mode: "immediate", outcome: "succeeded" });
+  w.hyperswitchFake.webhooks.configure({ url: null });
+  const { rows } = await w.pool.query(
+    "insert into settle.refunds (order_id, amount) values ($1, 500) returning id",
+    [o.orderId],
+  );
+  const id = rows[0].id as string;
+  await makeSendRefund(w.deps)({ id }, noHelpers);
+  t.like(await row(w, "refunds", id), { status: "succeeded", hyperswitch_refund_id: id });
+  t.is((await row<{ status: string }>(w, "orders", o.orderId)).status, "partially_refunded");
+  const reversals = async () =>
+    (
+      await w.pool.query(
+        "select t.seller_id, r.amount::int from settle.transfer_reversals r join settle.seller_transfers t on t.id = r.seller_transfer_id where r.refund_id = $1 order by r.amount desc",
+        [id],
+      )
+    ).rows;
+  t.deepEqual(await reversals(), [
+    { seller_id: o.sellerIds[0], amount: 300 },
+    { seller_id: o.sellerIds[1], amount: 200 },
+  ]);
+  const trail = await w.pool.query(
+    "select from_status, to_status from settle.state_transitions where entity = 'refunds' and entity_id = $1 order by id",
+    [id],
+  );
+  t.deepEqual(
+    trail.rows.map((r) => `${r.from_status}->${r.to_status}`),
+    ["null->pending", "pending->succeeded"],
+  );
+
+  // The webhook the PSP emitted for it arrives afterwards: a duplicate, quietly.
+  const emitted = w.hyperswitchFake
+    .events()
+    .find((e) => e.objectId === id && e.eventType === "refund_succeeded");
+  if (!emitted) return t.fail("the fake emitted no refund_succeeded");
+  const eventId = await storeEvent(w, JSON.parse(emitted.body));
+  await makeProcessWebhook(w.deps)({ id: eventId }, noHelpers);
+  t.like(await row(w, "webhook_events", eventId), { last_error: null });
+  t.not((await row<{ processed_at: unknown }>(w, "webhook_events", eventId)).processed_at, null);
+  t.is((await reversals()).length, 2, "no second set of reversals");
+  t.deepEqual(await w.pool.query("select * from ops.money_invariants").then((r) => r.rows), []);
+});
