@@ -24,6 +24,7 @@ import { benchScaling } from "../bench/scaling/run.ts";
 import { SELLERS_PER_ORDER, seedOrders } from "../bench/seed.ts";
 import { round } from "../bench/stats.ts";
 import { loadConfig } from "../src/config.ts";
+import { isConnectionLoss } from "../src/connection-loss.ts";
 
 const int = (name: string) => (value: string) => {
   const n = Number(value);
@@ -134,6 +135,18 @@ const opts = program.parse().opts<{
 }>();
 
 const logger = pino({ level: opts.verbose ? "warn" : "silent" });
+// As in a Settle process (src/lifecycle.ts): graphile-worker records a job's end
+// without awaiting it, so a worker stopped between steps may leave a completion
+// that cannot reach the database any more. Its row is the sweeper's; the bench goes
+// on. Anything else still ends the run.
+process.on("unhandledRejection", (reason) => {
+  if (isConnectionLoss(reason)) {
+    logger.warn({ error: String(reason) }, "an unawaited database call lost its connection");
+    return;
+  }
+  console.error(reason);
+  process.exit(1);
+});
 const say = (line: string) => console.log(line);
 const startedAt = new Date();
 const machineBefore = machine();

@@ -14,8 +14,16 @@ const SQLSTATES = new Set([
   "57P03", // cannot_connect_now: starting up or shutting down
 ]);
 const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH"]);
-/** node-postgres reports a socket closed under it with these messages and no code. */
-const PG_MESSAGES = [/^Connection terminated/, /^Client has encountered a connection error/];
+/**
+ * node-postgres reports a socket closed under it with these messages and no code;
+ * pg-pool the last one when no connection could be made in connectionTimeoutMillis
+ * (a server restarting or swamped): the call never reached the database either.
+ */
+const PG_MESSAGES = [
+  /^Connection terminated/,
+  /^Client has encountered a connection error/,
+  /^timeout exceeded when trying to connect$/,
+];
 
 export function isConnectionLoss(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

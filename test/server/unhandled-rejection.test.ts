@@ -56,6 +56,7 @@ test("isConnectionLoss: server shutdown, connection exceptions and closed socket
   t.true(isConnectionLoss(pgError("08006")));
   t.true(isConnectionLoss(pgError("ECONNREFUSED")));
   t.true(isConnectionLoss(new Error("Connection terminated unexpectedly")));
+  t.true(isConnectionLoss(new Error("timeout exceeded when trying to connect")));
   t.true(isConnectionLoss(new Error("wrapped", { cause: pgError("57P01") })));
   t.false(isConnectionLoss(pgError("23505")));
   t.false(isConnectionLoss(pgError("40001")));
