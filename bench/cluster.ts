@@ -4,12 +4,9 @@
  * shares, so the physical limits and the flows are measured on the same thing.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
-import { startEmbeddedPostgres } from "../src/db/embedded-postgres.ts";
 import { migrate } from "../src/db/migrate.ts";
+import { openThrowawayServer } from "../src/db/throwaway-server.ts";
 import type { Logger } from "../src/log.ts";
 
 export interface BenchDatabase {
@@ -27,29 +24,15 @@ export async function openBenchDatabase(options: {
   unsafeFast: boolean;
 }): Promise<BenchDatabase> {
   const name = `settle_bench_${randomBytes(4).toString("hex")}`;
-  const external = process.env.DATABASE_URL;
-  let adminUrl: string;
-  let stopServer = async () => {};
-  let description: string;
-  if (external) {
-    adminUrl = external;
-    description = `DATABASE_URL server (${new URL(external).host})`;
-  } else {
-    const dir = await mkdtemp(join(tmpdir(), "settle-bench-"));
-    await chmod(dir, 0o755); // the cluster may run as OS user `postgres`
-    const server = await startEmbeddedPostgres({
-      dataDir: join(dir, "pg"),
-      persistent: false,
-      unsafeFast: options.unsafeFast,
-      logger: options.logger,
-    });
-    adminUrl = server.adminUrl;
-    description = `embedded PostgreSQL (${options.unsafeFast ? "fsync off" : "fsync on"})`;
-    stopServer = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
-  }
+  const server = await openThrowawayServer({
+    prefix: "settle-bench-",
+    unsafeFast: options.unsafeFast,
+    logger: options.logger,
+  });
+  const { adminUrl, stop: stopServer } = server;
+  const description = server.external
+    ? `DATABASE_URL server (${new URL(adminUrl).host})`
+    : `embedded PostgreSQL (${options.unsafeFast ? "fsync off" : "fsync on"})`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const url = new URL(adminUrl);

@@ -5,12 +5,9 @@
  * (or test) clones it, which takes milliseconds instead of a migration run.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
-import { startEmbeddedPostgres } from "../../src/db/embedded-postgres.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { openThrowawayServer } from "../../src/db/throwaway-server.ts";
 import type { Logger } from "../../src/log.ts";
 
 export interface TestCluster {
@@ -23,29 +20,11 @@ export interface TestCluster {
 
 export async function startTestCluster(logger: Logger): Promise<TestCluster> {
   const templateName = `settle_test_template_${randomBytes(4).toString("hex")}`;
-  const external = process.env.DATABASE_URL;
-  let adminUrl: string;
-  let stopServer = async () => {};
-  let description: string;
-  if (external) {
-    adminUrl = external;
-    description = `DATABASE_URL server (${new URL(external).host})`;
-  } else {
-    const dir = await mkdtemp(join(tmpdir(), "settle-test-"));
-    await chmod(dir, 0o755); // the cluster may run as OS user `postgres`
-    const server = await startEmbeddedPostgres({
-      dataDir: join(dir, "pg"),
-      persistent: false,
-      unsafeFast: true,
-      logger,
-    });
-    adminUrl = server.adminUrl;
-    description = `embedded PostgreSQL on port ${server.port}`;
-    stopServer = async () => {
-      await server.stop();
-      await rm(dir, { recursive: true, force: true });
-    };
-  }
+  const server = await openThrowawayServer({ prefix: "settle-test-", unsafeFast: true, logger });
+  const { adminUrl, external, stop: stopServer } = server;
+  const description = external
+    ? `DATABASE_URL server (${new URL(adminUrl).host})`
+    : `embedded PostgreSQL on port ${server.port}`;
 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
