@@ -18,3 +18,30 @@ export function safeAmount(amount: bigint): number {
   }
   return Number(amount);
 }
+
+/** Where a row's keyed call stands: the key attempt in use, and whether an earlier call may have made the object. */
+export interface CallAttempt {
+  keyAttempt: number;
+  mayExist: boolean;
+}
+
+/**
+ * The row's Stripe call, made at most once. After an unknown outcome the earlier
+ * call may have made the object: it is looked up first and adopted when found;
+ * when it is not, the call goes out under the next key attempt (under the old key
+ * Stripe would replay the saved failure). `attempt` is updated as this goes, so
+ * that a failure is recorded with the key and the doubt of that moment.
+ */
+export async function adoptOrMake(
+  attempt: CallAttempt,
+  lookUp: () => Promise<{ id: string } | null>,
+  make: (keyAttempt: number) => Promise<string>,
+): Promise<{ pspId: string; adopted: boolean }> {
+  if (attempt.mayExist) {
+    const found = await lookUp();
+    if (found) return { pspId: found.id, adopted: true };
+    attempt.keyAttempt += 1;
+    attempt.mayExist = false;
+  }
+  return { pspId: await make(attempt.keyAttempt), adopted: false };
+}

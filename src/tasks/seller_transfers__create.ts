@@ -28,7 +28,7 @@ import {
 } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
-import { RowBusy, safeAmount } from "./row-jobs.ts";
+import { adoptOrMake, type CallAttempt, RowBusy, safeAmount } from "./row-jobs.ts";
 
 export const TASK = "seller_transfers__create";
 
@@ -93,41 +93,48 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
         return;
       }
 
-      let keyAttempt = row.key_attempt;
-      // Stays true until a look-up has shown the earlier call made nothing.
-      let mayExist = row.outcome_unknown;
+      // mayExist stays true until a look-up has shown the earlier call made nothing.
+      const attempt: CallAttempt = { keyAttempt: row.key_attempt, mayExist: row.outcome_unknown };
       await untilStripeSlot(slotAt);
       try {
-        if (row.outcome_unknown) {
-          const found = await deps.stripe.findTransfer(row.order_id, {
-            seller_transfer_id: row.id,
-          });
-          if (found) {
-            log.info(
-              { transferId: row.id, stripeTransferId: found.id },
-              "adopted the transfer of an unknown outcome",
-            );
-            await complete(tx, row.id, found.id, keyAttempt);
-            return;
-          }
-          keyAttempt += 1; // not made: a fresh key, or Stripe would replay the saved 5xx
-          mayExist = false;
+        const made = await adoptOrMake(
+          attempt,
+          () => deps.stripe.findTransfer(row.order_id, { seller_transfer_id: row.id }),
+          (keyAttempt) =>
+            deps.stripe.createTransfer(keyFor(row.id, keyAttempt), {
+              amount: safeAmount(row.amount),
+              currency: row.currency,
+              destination: row.stripe_account_id,
+              transferGroup: row.order_id,
+              metadata: { order_id: row.order_id, seller_transfer_id: row.id },
+            }),
+        );
+        if (made.adopted) {
+          log.info(
+            { transferId: row.id, stripeTransferId: made.pspId },
+            "adopted the transfer of an unknown outcome",
+          );
         }
-        const stripeTransferId = await deps.stripe.createTransfer(keyFor(row.id, keyAttempt), {
-          amount: safeAmount(row.amount),
-          currency: row.currency,
-          destination: row.stripe_account_id,
-          transferGroup: row.order_id,
-          metadata: { order_id: row.order_id, seller_transfer_id: row.id },
-        });
-        await complete(tx, row.id, stripeTransferId, keyAttempt);
+        await complete(tx, row.id, made.pspId, attempt.keyAttempt);
       } catch (error) {
         if (!(error instanceof PspError)) throw error;
-        const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
+        const decision = decideAfterPspFailure(
+          policy,
+          row.retry_count,
+          error,
+          attempt.mayExist,
+          now(),
+        );
         if (decision.giveUp) {
           // Whether Stripe may have made it stays on the row: a refund then reverses
           // it instead of cancelling it, and the seller is held until it is known.
-          await giveUp(tx, row, decision.reason, keyAttempt, mayExist || error.kind === "unknown");
+          await giveUp(
+            tx,
+            row,
+            decision.reason,
+            attempt.keyAttempt,
+            attempt.mayExist || error.kind === "unknown",
+          );
           return;
         }
         log.warn(
@@ -138,7 +145,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
           update settle.seller_transfers
           set status = 'failed', retry_count = ${decision.retryCount},
               next_retry_at = to_timestamp(${decision.nextRetryAt / 1000}),
-              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${keyAttempt},
+              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${attempt.keyAttempt},
               last_error = ${decision.reason}
           where id = ${row.id} and status in ('pending', 'failed')
           returning id`);

@@ -35,7 +35,7 @@ import {
 import { PspError } from "../psp/errors.ts";
 import { AlreadyReversed, InsufficientBalance } from "../psp/stripe/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
-import { RowBusy, safeAmount } from "./row-jobs.ts";
+import { adoptOrMake, type CallAttempt, RowBusy, safeAmount } from "./row-jobs.ts";
 
 export const TASK = "transfer_reversals__reverse";
 export const REVERSALS_FLAG = "reversals";
@@ -129,30 +129,27 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       }
       const transferId = row.stripe_transfer_id;
       const ours = { transfer_reversal_id: row.id };
-      let keyAttempt = row.key_attempt;
-      let mayExist = row.outcome_unknown;
+      const attempt: CallAttempt = { keyAttempt: row.key_attempt, mayExist: row.outcome_unknown };
       await untilStripeSlot(slotAt);
       try {
-        if (row.outcome_unknown) {
-          const found = await deps.stripe.findReversal(transferId, ours);
-          if (found) {
-            log.info(
-              { reversalId: row.id, stripeReversalId: found.id },
-              "adopted the reversal of an unknown outcome",
-            );
-            await reversed(tx, row.id, found.id, keyAttempt);
-            return;
-          }
-          keyAttempt += 1;
-          mayExist = false;
-        }
-        const stripeReversalId = await deps.stripe.reverseTransfer(
-          keyFor(row.id, keyAttempt),
-          transferId,
-          safeAmount(row.amount),
-          { ...ours, ...(row.refund_id ? { refund_id: row.refund_id } : {}) },
+        const made = await adoptOrMake(
+          attempt,
+          () => deps.stripe.findReversal(transferId, ours),
+          (keyAttempt) =>
+            deps.stripe.reverseTransfer(
+              keyFor(row.id, keyAttempt),
+              transferId,
+              safeAmount(row.amount),
+              { ...ours, ...(row.refund_id ? { refund_id: row.refund_id } : {}) },
+            ),
         );
-        await reversed(tx, row.id, stripeReversalId, keyAttempt);
+        if (made.adopted) {
+          log.info(
+            { reversalId: row.id, stripeReversalId: made.pspId },
+            "adopted the reversal of an unknown outcome",
+          );
+        }
+        await reversed(tx, row.id, made.pspId, attempt.keyAttempt);
       } catch (error) {
         if (!(error instanceof PspError)) throw error;
         if (error instanceof AlreadyReversed) {
@@ -162,13 +159,13 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
               { reversalId: row.id, stripeReversalId: match.id },
               "transfer already reversed by our earlier call: adopted",
             );
-            await reversed(tx, row.id, match.id, keyAttempt);
+            await reversed(tx, row.id, match.id, attempt.keyAttempt);
           } else {
             await giveUp(
               tx,
               row,
               `the transfer ${transferId} has no room left (reversed ${error.transfer.amount_reversed} of ${error.transfer.amount}) and no reversal of it is ours: ${error.message}`,
-              keyAttempt,
+              attempt.keyAttempt,
             );
           }
           return;
@@ -176,13 +173,25 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
         if (error instanceof InsufficientBalance) {
           // The seller's balance cannot cover it: the amount becomes a seller debt,
           // netted against its next payouts (ops.seller_debts reads this prefix).
-          await giveUp(tx, row, `balance_insufficient: ${error.summary()}`, keyAttempt);
+          await giveUp(tx, row, `balance_insufficient: ${error.summary()}`, attempt.keyAttempt);
           return;
         }
-        const decision = decideAfterPspFailure(policy, row.retry_count, error, mayExist, now());
+        const decision = decideAfterPspFailure(
+          policy,
+          row.retry_count,
+          error,
+          attempt.mayExist,
+          now(),
+        );
         if (decision.giveUp) {
           // Whether Stripe may have made it stays on the row, for whoever retries it.
-          await giveUp(tx, row, decision.reason, keyAttempt, mayExist || error.kind === "unknown");
+          await giveUp(
+            tx,
+            row,
+            decision.reason,
+            attempt.keyAttempt,
+            attempt.mayExist || error.kind === "unknown",
+          );
           return;
         }
         log.warn(
@@ -193,7 +202,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
           update settle.transfer_reversals
           set status = 'pending', retry_count = ${decision.retryCount},
               next_retry_at = to_timestamp(${decision.nextRetryAt / 1000}),
-              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${keyAttempt},
+              outcome_unknown = ${decision.outcomeUnknown}, key_attempt = ${attempt.keyAttempt},
               last_error = ${decision.reason}
           where id = ${row.id} and status = 'pending'
           returning id`);
