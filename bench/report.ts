@@ -42,6 +42,8 @@ export function report(r: {
         "per s",
         "÷ pg commits",
         "÷ no-op jobs",
+        "jobs/op",
+        "÷ (no-op ÷ jobs/op)",
         "p50 ms",
         "p99 ms",
         "p99 − PSP ms",
@@ -54,6 +56,8 @@ export function report(r: {
         f.per_s,
         f.ratio_to_pg_commits,
         f.ratio_to_worker_noop,
+        f.jobs_per_op,
+        f.ratio_to_job_bound ?? "-",
         f.p50_ms,
         f.p99_ms,
         f.p99_beyond_psp_ms,
@@ -66,7 +70,8 @@ export function report(r: {
       `; p50/p99: one at a time, unloaded; fake PSP latency ${r.pspLatencyMs} ms a request` +
       ` (in series: ${Object.entries(r.flows)
         .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)
-        .join(", ")})`,
+        .join(", ")})` +
+      "; jobs/op: graphile-worker jobs each operation created (delayed safety-net jobs included), so no-op jobs/s ÷ jobs/op is what the worker could run of the flow at best",
     "",
     table(
       [`refund_to_reversed, one at a time (${r.spans.refunds} refunds)`, "p50 ms", "p99 ms"],

@@ -28,6 +28,11 @@ export interface FlowFigures {
   p99_beyond_psp_ms: number;
   ratio_to_pg_commits: number;
   ratio_to_worker_noop: number;
+  /** graphile-worker jobs created per operation in the throughput pass (ids drawn ÷ operations). */
+  jobs_per_op: number;
+  /** The no-op job rate ÷ jobs_per_op: the most the worker could run of this flow's jobs (null: no jobs). */
+  job_bound_per_s: number | null;
+  ratio_to_job_bound: number | null;
   unloaded: Summary & { clients: 1 };
   loaded: Summary & { clients: number };
 }
@@ -39,6 +44,19 @@ const FLOWS: Array<[FlowName, Run, number]> = [
   ["payment_webhook_to_transfers", benchPaymentWebhook, 1],
   ["refund_to_reversed", benchRefund, REFUND_PSP_CALLS_IN_SERIES],
 ];
+
+/**
+ * Job ids drawn so far: every job graphile-worker created (an add_job that
+ * replaced a waiting job of the same key draws one too, so this may count a
+ * little over). Jobs are deleted when they succeed; their ids stay drawn.
+ */
+async function jobIdsDrawn(h: Harness): Promise<number> {
+  const { rows } = await h.pool.query<{ n: string }>(
+    `select coalesce(pg_sequence_last_value(
+       pg_get_serial_sequence('graphile_worker._private_jobs', 'id')::regclass), 0) as n`,
+  );
+  return Number(rows[0]!.n);
+}
 
 export async function runFlows(
   h: Harness,
@@ -66,7 +84,10 @@ export async function runFlows(
     const loadedOrders =
       name === "refund_to_reversed" ? orders.throughput : [...orders.throughput, ...orders.extra];
     const clients = options.clients || loadedOrders.length;
+    const jobsBefore = await jobIdsDrawn(h);
     const many = await run(h, loadedOrders, clients);
+    const jobsPerOp = ((await jobIdsDrawn(h)) - jobsBefore) / loadedOrders.length;
+    const jobBound = jobsPerOp > 0 ? options.limits.workerNoopPerS / jobsPerOp : null;
     const unloaded = summarize(one.latenciesMs, one.elapsedMs);
     // Throughput over the flow's own orders only, so every flow is timed on the same count.
     const loaded = summarize(many.latenciesMs, many.elapsedMs);
@@ -84,6 +105,9 @@ export async function runFlows(
       p99_beyond_psp_ms: round(unloaded.p99_ms - pspMs),
       ratio_to_pg_commits: round(loaded.per_s / options.limits.pgCommitsPerS, 4),
       ratio_to_worker_noop: round(loaded.per_s / options.limits.workerNoopPerS, 4),
+      jobs_per_op: round(jobsPerOp),
+      job_bound_per_s: jobBound === null ? null : round(jobBound),
+      ratio_to_job_bound: jobBound === null ? null : round(loaded.per_s / jobBound, 4),
       unloaded: { ...unloaded, clients: 1 },
       loaded: { ...loaded, clients },
     };
