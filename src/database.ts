@@ -7,6 +7,7 @@ import { resolve } from "node:path";
 import pg from "pg";
 import type { Config } from "./config.ts";
 import { ensureDatabase, startEmbeddedPostgres } from "./db/embedded-postgres.ts";
+import { IDLE_CONNECTION_MS } from "./db/slonik.ts";
 import type { Logger } from "./log.ts";
 
 export const EMBEDDED_DATABASE = "settle";
@@ -64,6 +65,8 @@ export function createPool(url: string, logger: Logger, options: PoolOptions): p
     connectionTimeoutMillis: 5_000,
     statement_timeout: 30_000,
     idle_in_transaction_session_timeout: 60_000,
+    // Planned sessions are kept between bursts of traffic, as in the typed pool.
+    idleTimeoutMillis: IDLE_CONNECTION_MS,
   });
   // Without listeners, a connection dropped while idle (server restart, failover)
   // emits 'error' with nobody listening and takes the whole process down. The
