@@ -47,6 +47,7 @@ export function report(r: {
         "p50 ms",
         "p99 ms",
         "p99 − PSP ms",
+        "cold p50/p99 ms",
         "load",
         "p50 ms loaded",
         "p99 ms loaded",
@@ -61,13 +62,14 @@ export function report(r: {
         f.p50_ms,
         f.p99_ms,
         f.p99_beyond_psp_ms,
+        f.cold ? `${f.cold.p50_ms}/${f.cold.p99_ms}` : "-",
         r.clients ? `${f.loaded.clients} callers` : `${f.loaded.count} at once`,
         f.loaded.p50_ms,
         f.loaded.p99_ms,
       ]),
     ),
     `per s: flows completed per second with the service saturated (${r.clients ? `${r.clients} callers in a closed loop, far more than it completes at once` : "every operation requested at once"}), from the first request to the last completion committed` +
-      `; p50/p99: one at a time, unloaded; fake PSP latency ${r.pspLatencyMs} ms a request` +
+      `; p50/p99: one at a time, unloaded, after a warm-up of the same kind (cold: that warm-up's own figures); fake PSP latency ${r.pspLatencyMs} ms a request` +
       ` (in series: ${Object.entries(r.flows)
         .map(([n, f]) => `${n} ${f.psp_calls_in_series}`)
         .join(", ")})` +

@@ -36,10 +36,9 @@ const sizes = (value: string) =>
   value === "none" ? [] : value.split(",").map((v) => int("a scaling size")(v.trim()));
 
 /** Consecutive slices of the given lengths. */
-function split<T>(items: readonly T[], lengths: readonly [number, number, number, number]) {
-  const ends = lengths.map((_, i) => lengths.slice(0, i + 1).reduce((a, b) => a + b, 0));
-  const slice = (i: number) => items.slice(i === 0 ? 0 : ends[i - 1], ends[i]);
-  return [slice(0), slice(1), slice(2), slice(3)] as const;
+function split<T>(items: readonly T[], lengths: readonly number[]): T[][] {
+  let start = 0;
+  return lengths.map((length) => items.slice(start, (start += length)));
 }
 
 const program = new Command("bench")
@@ -49,6 +48,12 @@ const program = new Command("bench")
     "operations per flow in the throughput pass",
     int("--flow-count"),
     300,
+  )
+  .option(
+    "--warmup <n>",
+    "operations per flow run one at a time before the latency pass and not counted in it (its figures are kept as the cold start)",
+    int("--warmup"),
+    30,
   )
   .option(
     "--latency-count <n>",
@@ -115,6 +120,7 @@ const program = new Command("bench")
 
 const opts = program.parse().opts<{
   flowCount: number;
+  warmup: number;
   latencyCount: number;
   drainBacklog: number;
   clients: number;
@@ -169,7 +175,8 @@ try {
   const noop = await measureWorkerNoop({ url: db.url, jobs: opts.noopJobs, concurrency, logger });
 
   const ordersOf = (reversals: number) => Math.ceil(reversals / SELLERS_PER_ORDER);
-  const counts: [number, number, number, number] = [
+  const counts = [
+    opts.warmup,
     opts.latencyCount,
     opts.flowCount,
     ordersOf(opts.drainBacklog),
@@ -186,7 +193,7 @@ try {
   let drain: DrainResult;
   const rateLimit: RateLimitResult[] = [];
   try {
-    const [latency, throughput, drainOrders, rateOrders] = split(
+    const [warmup = [], latency = [], throughput = [], drainOrders = [], rateOrders = []] = split(
       await seedOrders(
         h.pool,
         counts.reduce((a, b) => a + b, 0),
@@ -195,7 +202,7 @@ try {
     );
     flowResults = await runFlows(
       h,
-      { latency, throughput, extra: [...drainOrders, ...rateOrders] },
+      { warmup, latency, throughput, extra: [...drainOrders, ...rateOrders] },
       {
         clients: opts.clients,
         pspLatencyMs: opts.pspLatency,

@@ -1,6 +1,9 @@
 /**
- * Each flow twice: a latency pass (one caller at a time, so the figure is the
- * flow's own time, not queueing behind other callers) and a throughput pass.
+ * Each flow three times: a warm-up (one at a time, the first use of the flow's
+ * statements on the service's connections: PostgreSQL plans a session's statements
+ * on their first runs, which a long-running service did long ago; kept as `cold`),
+ * a latency pass (one caller at a time, so the figure is the flow's own time, not
+ * queueing behind other callers) and a throughput pass.
  * The throughput pass offers more than the service can take: `clients` callers
  * in a closed loop (200 by default: a cap of 200 ÷ latency, thousands a second,
  * far above what the flows complete; 0: every operation requested at once, which
@@ -34,6 +37,8 @@ export interface FlowFigures {
   job_bound_per_s: number | null;
   ratio_to_job_bound: number | null;
   unloaded: Summary & { clients: 1 };
+  /** The warm-up pass (one at a time, first use of the flow's statements on the service's connections); null without one. */
+  cold: (Summary & { clients: 1 }) | null;
   loaded: Summary & { clients: number };
 }
 
@@ -61,6 +66,8 @@ async function jobIdsDrawn(h: Harness): Promise<number> {
 export async function runFlows(
   h: Harness,
   orders: {
+    /** Run one at a time first, not counted in the latency pass: the cold start. */
+    warmup: readonly string[];
     /** Run one at a time. */
     latency: readonly string[];
     /** Run by `clients` callers; the rest of the orders only confirm and pay (`extra`). */
@@ -80,6 +87,7 @@ export async function runFlows(
   const samples: Record<string, number[]> = {};
   for (const [name, run, pspCalls] of FLOWS) {
     options.say(`flow ${name} …`);
+    const cold = orders.warmup.length ? await run(h, orders.warmup, 1) : null;
     const one = await run(h, orders.latency, 1);
     const loadedOrders =
       name === "refund_to_reversed" ? orders.throughput : [...orders.throughput, ...orders.extra];
@@ -109,6 +117,7 @@ export async function runFlows(
       job_bound_per_s: jobBound === null ? null : round(jobBound),
       ratio_to_job_bound: jobBound === null ? null : round(loaded.per_s / jobBound, 4),
       unloaded: { ...unloaded, clients: 1 },
+      cold: cold ? { ...summarize(cold.latenciesMs, cold.elapsedMs), clients: 1 } : null,
       loaded: { ...loaded, clients },
     };
   }
