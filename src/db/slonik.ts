@@ -52,17 +52,18 @@ export async function createSlonikPool(url: string, options: SlonikOptions): Pro
     connectionTimeout: 5_000,
     // slonik's default reset is DISCARD ALL on every release: a round trip, and it
     // drops the session's cached plans, so every transaction planned each
-    // statement of our plpgsql functions and triggers anew (npm run bench: about
-    // 60 % of the database time of a refund). Nothing here outlives a transaction:
-    // settings are set_config(..., true), no session locks, no temporary tables,
-    // no prepared statements of our own, and slonik ends every transaction it
-    // opened before it releases the connection.
+    // statement of our plpgsql functions and triggers anew (pg_stat_statements
+    // over a bench's refunds: more than half of their database time). Nothing
+    // here outlives a transaction: settings are set_config(..., true), no session
+    // locks, no temporary tables, no prepared statements of our own, and slonik
+    // ends every transaction it opened before it releases the connection.
     resetConnection: async () => {},
-    // A session plans our functions' statements on their first runs in it: a refund
-    // on fresh connections takes twice as long at p99 (npm run bench, "cold"). Idle
-    // connections are kept for minutes (slonik's default closes them after 5 s), so
-    // that a service between bursts of traffic still has planned sessions. A
-    // connection the server drops while idle is destroyed by slonik at once.
+    // A session plans our functions' statements on their first runs in it:
+    // refunds on fresh connections take about 1.5 times as long at p99 (npm run
+    // bench, "cold"). Idle connections are kept for minutes (slonik's default
+    // closes them after 5 s), so that a service between bursts of traffic still
+    // has planned sessions. A connection the server drops while idle is
+    // destroyed by slonik at once.
     idleTimeout: IDLE_CONNECTION_MS,
   });
 }
