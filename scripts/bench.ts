@@ -37,8 +37,8 @@ const sizes = (value: string) =>
 
 /** Consecutive slices of the given lengths. */
 function split<T>(items: readonly T[], lengths: readonly number[]): T[][] {
-  let start = 0;
-  return lengths.map((length) => items.slice(start, (start += length)));
+  const starts = lengths.map((_, i) => lengths.slice(0, i).reduce((a, b) => a + b, 0));
+  return lengths.map((length, i) => items.slice(starts[i], starts[i]! + length));
 }
 
 const program = new Command("bench")
