@@ -3,27 +3,20 @@
  * refundOrder, retryTransfer, retryReversal. They cannot be plain Postgres
  * functions because confirm and refund call a PSP between committed steps, so
  * each runs its flow in a `sideEffect` as the request's caller (pgSettings), and
- * the payload's row is read AFTER the flow, through the table's resource: the
- * client gets the real `Order`/`Refund`/… type, as the caller's row-level
- * security lets it see that row now.
+ * the payload's row is read AFTER the flow, through the table's resource
+ * (./mutation-steps.ts): the client gets the real `Order`/`Refund`/… type, as the
+ * caller's row-level security lets it see that row now.
  *
  * Errors need nothing here: the flows throw SafeErrors (PSP_DECLINED,
  * PSP_UNAVAILABLE) or Postgres errors with our SQLSTATEs, and ./errors.ts maps
  * both to stable codes at the boundary.
  */
 import "postgraphile";
-import {
-  context,
-  type FieldArgs,
-  get,
-  ObjectStep,
-  object,
-  type Step,
-  sideEffect,
-} from "postgraphile/grafast";
+import { get, ObjectStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import type { Caller, Flows } from "../flows/index.ts";
-import { callerOf, type RefundOrderInput, refundRequestOf } from "./flow-input.ts";
+import type { Flows } from "../flows/index.ts";
+import { type RefundOrderInput, refundRequestOf } from "./flow-input.ts";
+import { idPayload, payload, rowOf, runFlow, tablesOf } from "./mutation-steps.ts";
 
 const typeDefs = gql`
   input ConfirmOrderInput {
@@ -106,42 +99,13 @@ const typeDefs = gql`
   }
 `;
 
-/**
- * The flow, once per request, with the coerced input and the caller. Its result
- * is what the payload is planned from, so the row fetch waits for the flow.
- */
-function runFlow<TInput, TOut>(
-  fieldArgs: FieldArgs,
-  flow: (caller: Caller, input: TInput) => Promise<TOut>,
-): Step<TOut> {
-  const $input = fieldArgs.getRaw("input") as Step<TInput>;
-  return sideEffect([$input, context().get("pgSettings")], ([input, pgSettings]) =>
-    flow(callerOf(pgSettings), input),
-  );
-}
-
-/** The payload's source: the row's id, plus the Relay clientMutationId echoed back. */
-function payload(fieldArgs: FieldArgs, fields: Record<string, Step>) {
-  return object({ ...fields, clientMutationId: fieldArgs.getRaw(["input", "clientMutationId"]) });
-}
-
-/** A table's resource, typed as the registry types all its resources. */
-type Table = GraphileBuild.Build["input"]["pgRegistry"]["pgResources"][string];
-
 export function makeFlowMutationsPlugin(flows: Flows): GraphileConfig.Plugin {
   return extendSchema((build) => {
-    const table = (name: string): Table => {
-      const resource = build.input.pgRegistry.pgResources[name];
-      if (!resource) throw new Error(`flow mutations: no resource ${name} for settle.${name}`);
-      return resource;
-    };
+    const table = tablesOf(build, "flow mutations");
     const orders = table("orders");
     const refunds = table("refunds");
     const transfers = table("seller_transfers");
     const reversals = table("transfer_reversals");
-    // `get` on the payload's id: a lookup by primary key under the caller's RLS.
-    const row = (resource: Table) => ($payload: ObjectStep) =>
-      resource.get({ id: $payload.get("id") });
 
     return {
       typeDefs,
@@ -157,42 +121,30 @@ export function makeFlowMutationsPlugin(flows: Flows): GraphileConfig.Plugin {
                 clientSecret: get($confirmed, "clientSecret"),
               });
             },
-            cancelOrder(_, fieldArgs) {
-              const $id = runFlow(fieldArgs, (caller, input: { orderId: string }) =>
+            cancelOrder: (_, fieldArgs) =>
+              idPayload(fieldArgs, (caller, input: { orderId: string }) =>
                 flows.cancelOrder(caller, input.orderId),
-              );
-              return payload(fieldArgs, { id: $id });
-            },
-            refundOrder(_, fieldArgs) {
-              const $id = runFlow(fieldArgs, (caller, input: RefundOrderInput) =>
+              ),
+            refundOrder: (_, fieldArgs) =>
+              idPayload(fieldArgs, (caller, input: RefundOrderInput) =>
                 flows.refundOrder(caller, refundRequestOf(input)),
-              );
-              return payload(fieldArgs, { id: $id });
-            },
-            retryTransfer(_, fieldArgs) {
-              const $id = runFlow(
-                fieldArgs,
-                (caller, input: { transferId: string; reason: string }) =>
-                  flows.retryTransfer(caller, input.transferId, input.reason),
-              );
-              return payload(fieldArgs, { id: $id });
-            },
-            retryReversal(_, fieldArgs) {
-              const $id = runFlow(
-                fieldArgs,
-                (caller, input: { reversalId: string; reason: string }) =>
-                  flows.retryReversal(caller, input.reversalId, input.reason),
-              );
-              return payload(fieldArgs, { id: $id });
-            },
+              ),
+            retryTransfer: (_, fieldArgs) =>
+              idPayload(fieldArgs, (caller, input: { transferId: string; reason: string }) =>
+                flows.retryTransfer(caller, input.transferId, input.reason),
+              ),
+            retryReversal: (_, fieldArgs) =>
+              idPayload(fieldArgs, (caller, input: { reversalId: string; reason: string }) =>
+                flows.retryReversal(caller, input.reversalId, input.reason),
+              ),
           },
         },
         // clientMutationId and clientSecret use the default plan: get() by field name.
-        ConfirmOrderPayload: { assertStep: ObjectStep, plans: { order: row(orders) } },
-        CancelOrderPayload: { assertStep: ObjectStep, plans: { order: row(orders) } },
-        RefundOrderPayload: { assertStep: ObjectStep, plans: { refund: row(refunds) } },
-        RetryTransferPayload: { assertStep: ObjectStep, plans: { transfer: row(transfers) } },
-        RetryReversalPayload: { assertStep: ObjectStep, plans: { reversal: row(reversals) } },
+        ConfirmOrderPayload: { assertStep: ObjectStep, plans: { order: rowOf(orders) } },
+        CancelOrderPayload: { assertStep: ObjectStep, plans: { order: rowOf(orders) } },
+        RefundOrderPayload: { assertStep: ObjectStep, plans: { refund: rowOf(refunds) } },
+        RetryTransferPayload: { assertStep: ObjectStep, plans: { transfer: rowOf(transfers) } },
+        RetryReversalPayload: { assertStep: ObjectStep, plans: { reversal: rowOf(reversals) } },
       },
     };
   }, "SettleFlowMutationsPlugin");

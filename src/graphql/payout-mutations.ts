@@ -1,16 +1,16 @@
 /**
  * The payout mutations (SPEC §6), admin only: createPayout and settleSellerDebt.
- * Same pattern as flow-mutations.ts: the flow runs as the request's caller in a
- * `sideEffect`, the payload's row is read after it through the table's resource
- * (under the caller's RLS). Refusals are Postgres errors with our SQLSTATEs
+ * Planned as every flow mutation is (./mutation-steps.ts): the flow runs as the
+ * request's caller, the payload's row is read after it under the caller's RLS. Refusals are Postgres errors with our SQLSTATEs
  * (BALEX, BALHD, VALID, 42501…), mapped to stable codes by ./errors.ts.
  */
 import "postgraphile";
-import { context, type FieldArgs, ObjectStep, object, sideEffect } from "postgraphile/grafast";
+import { ObjectStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
 import type { Caller } from "../flows/index.ts";
 import type { PayoutRequest } from "../flows/payouts.ts";
-import { callerOf, minorUnits } from "./flow-input.ts";
+import { minorUnits } from "./flow-input.ts";
+import { idPayload, rowOf, tablesOf } from "./mutation-steps.ts";
 
 /** What the plugin needs of the flows (a part of the `Flows` object). */
 export interface PayoutFlows {
@@ -58,37 +58,18 @@ interface CreatePayoutInput {
   currency?: string | null;
 }
 
-type Table = GraphileBuild.Build["input"]["pgRegistry"]["pgResources"][string];
-
-function runFlow<TInput>(
-  fieldArgs: FieldArgs,
-  flow: (caller: Caller, input: TInput) => Promise<string>,
-) {
-  const $input = fieldArgs.getRaw("input");
-  const $id = sideEffect([$input, context().get("pgSettings")], ([input, pgSettings]) =>
-    flow(callerOf(pgSettings), input as TInput),
-  );
-  return object({ id: $id, clientMutationId: fieldArgs.getRaw(["input", "clientMutationId"]) });
-}
-
 export function makePayoutMutationsPlugin(flows: PayoutFlows): GraphileConfig.Plugin {
   return extendSchema((build) => {
-    const table = (name: string): Table => {
-      const resource = build.input.pgRegistry.pgResources[name];
-      if (!resource) throw new Error(`payout mutations: no resource ${name} for settle.${name}`);
-      return resource;
-    };
+    const table = tablesOf(build, "payout mutations");
     const payouts = table("seller_payouts");
     const debts = table("seller_debts");
-    const row = (resource: Table) => ($payload: ObjectStep) =>
-      resource.get({ id: $payload.get("id") });
     return {
       typeDefs,
       objects: {
         Mutation: {
           plans: {
             createPayout(_, fieldArgs) {
-              return runFlow(fieldArgs, (caller, input: CreatePayoutInput) =>
+              return idPayload(fieldArgs, (caller, input: CreatePayoutInput) =>
                 flows.createPayout(caller, {
                   sellerId: input.sellerId,
                   amount: input.amount == null ? null : minorUnits("amount", input.amount),
@@ -97,14 +78,14 @@ export function makePayoutMutationsPlugin(flows: PayoutFlows): GraphileConfig.Pl
               );
             },
             settleSellerDebt(_, fieldArgs) {
-              return runFlow(fieldArgs, (caller, input: { debtId: string; reason: string }) =>
+              return idPayload(fieldArgs, (caller, input: { debtId: string; reason: string }) =>
                 flows.settleSellerDebt(caller, input.debtId, input.reason),
               );
             },
           },
         },
-        CreatePayoutPayload: { assertStep: ObjectStep, plans: { payout: row(payouts) } },
-        SettleSellerDebtPayload: { assertStep: ObjectStep, plans: { debt: row(debts) } },
+        CreatePayoutPayload: { assertStep: ObjectStep, plans: { payout: rowOf(payouts) } },
+        SettleSellerDebtPayload: { assertStep: ObjectStep, plans: { debt: rowOf(debts) } },
       },
     };
   }, "SettlePayoutMutationsPlugin");

@@ -1,23 +1,16 @@
 /**
- * createSubscription and cancelSubscription (SPEC §6), built like
- * ./flow-mutations.ts: the flow runs in a `sideEffect` as the request's caller,
- * and the payload's `Subscription` is read afterwards through the table's
- * resource, under the caller's row-level security. Who may act and what is valid
- * is decided by settle_api's SQL functions; ./errors.ts maps their SQLSTATEs
- * (VALID → VALIDATION, 42501 → FORBIDDEN, SUBEX → SUBSCRIPTION_EXISTS).
+ * createSubscription and cancelSubscription (SPEC §6), planned as every flow
+ * mutation is (./mutation-steps.ts): the flow runs as the request's caller, and
+ * the payload's `Subscription` is read afterwards under the caller's row-level
+ * security. Who may act and what is valid is decided by settle_api's SQL
+ * functions; ./errors.ts maps their SQLSTATEs (VALID → VALIDATION, 42501 →
+ * FORBIDDEN, SUBEX → SUBSCRIPTION_EXISTS).
  */
 import "postgraphile";
-import {
-  context,
-  type FieldArgs,
-  ObjectStep,
-  object,
-  type Step,
-  sideEffect,
-} from "postgraphile/grafast";
+import { ObjectStep } from "postgraphile/grafast";
 import { extendSchema, gql } from "postgraphile/utils";
-import type { Caller, Flows, SubscriptionRequest } from "../flows/index.ts";
-import { callerOf } from "./flow-input.ts";
+import type { Flows, SubscriptionRequest } from "../flows/index.ts";
+import { idPayload, rowOf, tablesOf } from "./mutation-steps.ts";
 
 const typeDefs = gql`
   input CreateSubscriptionInput {
@@ -50,34 +43,20 @@ const typeDefs = gql`
 `;
 
 /** The flow, once per request, with the coerced input and the caller; → the subscription's id. */
-function runFlow<TInput>(
-  fieldArgs: FieldArgs,
-  flow: (caller: Caller, input: TInput) => Promise<string>,
-) {
-  const $input = fieldArgs.getRaw("input") as Step<TInput>;
-  const $id = sideEffect([$input, context().get("pgSettings")], ([input, pgSettings]) =>
-    flow(callerOf(pgSettings), input),
-  );
-  return object({ id: $id, clientMutationId: fieldArgs.getRaw(["input", "clientMutationId"]) });
-}
-
 export function makeSubscriptionMutationsPlugin(flows: Flows): GraphileConfig.Plugin {
   return extendSchema((build) => {
-    const subscriptions = build.input.pgRegistry.pgResources.subscriptions;
-    if (!subscriptions)
-      throw new Error("subscription mutations: no resource for settle.subscriptions");
-    const subscription = ($payload: ObjectStep) => subscriptions.get({ id: $payload.get("id") });
+    const subscription = rowOf(tablesOf(build, "subscription mutations")("subscriptions"));
     return {
       typeDefs,
       objects: {
         Mutation: {
           plans: {
             createSubscription: (_, fieldArgs) =>
-              runFlow(fieldArgs, (caller, input: SubscriptionRequest) =>
+              idPayload(fieldArgs, (caller, input: SubscriptionRequest) =>
                 flows.createSubscription(caller, { buyerId: input.buyerId, planId: input.planId }),
               ),
             cancelSubscription: (_, fieldArgs) =>
-              runFlow(fieldArgs, (caller, input: { subscriptionId: string }) =>
+              idPayload(fieldArgs, (caller, input: { subscriptionId: string }) =>
                 flows.cancelSubscription(caller, input.subscriptionId),
               ),
           },
