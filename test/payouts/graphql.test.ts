@@ -10,19 +10,13 @@ import {
   type FlowsApp,
   graphql,
   signJwt,
-  startFlowsApp,
+  useFlowsApp,
 } from "../server/helpers.ts";
 import { asCaller, insertBuyer, insertOrder, insertSeller, moveOrder } from "../support/sql.ts";
 
 const test = anyTest as TestFn<{ app: FlowsApp }>;
 
-test.before(async (t) => {
-  t.context.app = await startFlowsApp();
-});
-
-test.after.always(async (t) => {
-  await t.context.app?.stop();
-});
+useFlowsApp(test);
 
 const admin = () => signJwt({ role: "settle_admin", sub: "5b0e4a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b" });
 const platform = () => signJwt({ role: "settle_platform" });

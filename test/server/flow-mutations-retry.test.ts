@@ -13,18 +13,12 @@ import {
   type GraphQLResponse,
   graphql,
   signJwt,
-  startFlowsApp,
+  useFlowsApp,
 } from "./helpers.ts";
 
 const test = anyTest as TestFn<{ app: FlowsApp }>;
 
-test.before(async (t) => {
-  t.context.app = await startFlowsApp();
-});
-
-test.after.always(async (t) => {
-  await t.context.app?.stop();
-});
+useFlowsApp(test);
 
 const ADMIN_SUB = "5b0e4a3e-1c2d-4e5f-8a9b-0c1d2e3f4a5b";
 const admin = () => signJwt({ role: "settle_admin", sub: ADMIN_SUB });

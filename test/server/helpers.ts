@@ -2,6 +2,7 @@
  * Helpers for the server tests: an app (API + worker) on a test database cloned
  * from the run's template, signed JWTs, and a small GraphQL client.
  */
+import type { TestFn } from "ava";
 import type { TaskList } from "graphile-worker";
 import { SignJWT } from "jose";
 import pg from "pg";
@@ -79,6 +80,16 @@ export interface FlowsApp {
   owner: pg.Pool;
   /** Stops the app, the flows' pool, the fake, and drops the database. */
   stop(): Promise<void>;
+}
+
+/** One FlowsApp for the whole test file, as `t.context.app`; stopped after the last test. */
+export function useFlowsApp<T extends { app: FlowsApp }>(test: TestFn<T>): void {
+  test.before(async (t) => {
+    t.context.app = await startFlowsApp();
+  });
+  test.after.always(async (t) => {
+    await t.context.app?.stop();
+  });
 }
 
 /**

@@ -10,19 +10,13 @@ import {
   type FlowsApp,
   graphql,
   signJwt,
-  startFlowsApp,
+  useFlowsApp,
 } from "../server/helpers.ts";
 import { insertBuyer } from "../support/sql.ts";
 
 const test = anyTest as TestFn<{ app: FlowsApp }>;
 
-test.before(async (t) => {
-  t.context.app = await startFlowsApp();
-});
-
-test.after.always(async (t) => {
-  await t.context.app?.stop();
-});
+useFlowsApp(test);
 
 const CREATE = `mutation ($buyerId: UUID!, $planId: UUID!) {
   createSubscription(input: { buyerId: $buyerId, planId: $planId }) {
