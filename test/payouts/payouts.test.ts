@@ -12,7 +12,15 @@ import { makePayAll } from "../../src/tasks/seller_payouts__pay_all.ts";
 import { makeCreateTransfer } from "../../src/tasks/seller_transfers__create.ts";
 import { makeReverseTransfer } from "../../src/tasks/transfer_reversals__reverse.ts";
 import { makeProcessWebhook } from "../../src/tasks/webhook_events__process.ts";
-import { noHelpers, type PaidOrder, paidOrder, row, type World, world } from "../tasks/support.ts";
+import {
+  noHelpers,
+  type PaidOrder,
+  paidOrder,
+  row,
+  succeededRefund,
+  type World,
+  world,
+} from "../tasks/support.ts";
 
 const ADMIN = { role: "settle_admin", "jwt.claims.role": "settle_admin" };
 
@@ -40,19 +48,8 @@ async function available(w: World, sellerId: string) {
 
 /** A succeeded refund of `amount`; its reversal row (pending) is returned. */
 async function refund(w: World, o: PaidOrder, amount: number): Promise<string> {
-  const { rows } = await w.pool.query(
-    "insert into settle.refunds (order_id, amount) values ($1, $2) returning id",
-    [o.orderId, amount],
-  );
-  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
-    rows[0].id,
-    `ref_${rows[0].id}`,
-  ]);
-  const reversal = await w.pool.query(
-    "select id from settle.transfer_reversals where refund_id = $1",
-    [rows[0].id],
-  );
-  return reversal.rows[0].id;
+  const { reversalIds } = await succeededRefund(w.pool, o.orderId, amount);
+  return reversalIds[0]!;
 }
 
 /** Stores a Stripe event as the webhook endpoint would, and processes it. */

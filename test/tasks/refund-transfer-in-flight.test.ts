@@ -9,7 +9,15 @@ import { randomUUID } from "node:crypto";
 import test from "ava";
 import { makeCreateTransfer } from "../../src/tasks/seller_transfers__create.ts";
 import { makeReverseTransfer } from "../../src/tasks/transfer_reversals__reverse.ts";
-import { noHelpers, type PaidOrder, paidOrder, row, type World, world } from "./support.ts";
+import {
+  noHelpers,
+  type PaidOrder,
+  paidOrder,
+  row,
+  succeededRefund,
+  type World,
+  world,
+} from "./support.ts";
 
 /** A dead worker's job: taken (locked), never finished. */
 async function jobTakenByDeadWorker(w: World, transferId: string): Promise<void> {
@@ -22,14 +30,7 @@ async function jobTakenByDeadWorker(w: World, transferId: string): Promise<void>
 }
 
 async function refundAll(w: World, o: PaidOrder, amount: number): Promise<void> {
-  const { rows } = await w.pool.query(
-    "insert into settle.refunds (order_id, amount) values ($1, $2) returning id",
-    [o.orderId, amount],
-  );
-  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
-    rows[0].id,
-    `ref_${rows[0].id}`,
-  ]);
+  await succeededRefund(w.pool, o.orderId, amount);
 }
 
 test("a transfer whose job a dead worker holds is reversed, not cancelled; once made, the reversal goes through", async (t) => {

@@ -5,7 +5,7 @@
  */
 import test from "ava";
 import { makeCreateTransfer } from "../../src/tasks/seller_transfers__create.ts";
-import { MINUTE, noHelpers, paidOrder, row, world } from "./support.ts";
+import { MINUTE, noHelpers, paidOrder, row, succeededRefund, world } from "./support.ts";
 
 interface TransferRow {
   status: string;
@@ -243,14 +243,7 @@ test("retries used up on an unknown outcome: the row says Stripe may have made i
   t.like(r, { status: "permanently_failed", outcome_unknown: true });
   t.is(w.stripeFake.transfers().length, 1, "Stripe made it");
 
-  const { rows } = await w.pool.query(
-    "insert into settle.refunds (order_id, amount) values ($1, 500) returning id",
-    [o.orderId],
-  );
-  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
-    rows[0].id,
-    `ref_${rows[0].id}`,
-  ]);
+  await succeededRefund(w.pool, o.orderId, 500);
   t.is(
     (await row<TransferRow>(w, "seller_transfers", id)).status,
     "permanently_failed",

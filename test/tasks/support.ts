@@ -145,3 +145,29 @@ export async function row<T = Record<string, unknown>>(
 }
 
 export const MINUTE = 60_000;
+
+/**
+ * A refund of `amount` that Hyperswitch settled: inserted as the refund's phase 1
+ * leaves it, then applied as the refund_succeeded webhook applies it. Gives the
+ * refund's id and the ids of the reversals it made.
+ */
+export async function succeededRefund(
+  pool: pg.Pool,
+  orderId: string,
+  amount: number,
+): Promise<{ refundId: string; reversalIds: string[] }> {
+  const { rows } = await pool.query<{ id: string }>(
+    "insert into settle.refunds (order_id, amount) values ($1, $2) returning id",
+    [orderId, amount],
+  );
+  const refundId = rows[0]!.id;
+  await pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
+    refundId,
+    `ref_${refundId}`,
+  ]);
+  const reversals = await pool.query<{ id: string }>(
+    "select id from settle.transfer_reversals where refund_id = $1 order by created_at, id",
+    [refundId],
+  );
+  return { refundId, reversalIds: reversals.rows.map((r) => r.id) };
+}

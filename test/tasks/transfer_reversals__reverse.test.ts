@@ -7,7 +7,16 @@
 import test from "ava";
 import { makeCreateTransfer } from "../../src/tasks/seller_transfers__create.ts";
 import { makeReverseTransfer } from "../../src/tasks/transfer_reversals__reverse.ts";
-import { MINUTE, noHelpers, type PaidOrder, paidOrder, row, type World, world } from "./support.ts";
+import {
+  MINUTE,
+  noHelpers,
+  type PaidOrder,
+  paidOrder,
+  row,
+  succeededRefund,
+  type World,
+  world,
+} from "./support.ts";
 
 interface ReversalRow {
   status: string;
@@ -27,19 +36,8 @@ async function reversalFor(
 ): Promise<{ o: PaidOrder; reversalId: string }> {
   const o = await paidOrder(w, [{ amount }]);
   await makeCreateTransfer(w.deps)({ id: o.transferIds[0] }, noHelpers);
-  const { rows } = await w.pool.query(
-    "insert into settle.refunds (order_id, amount) values ($1, $2) returning id",
-    [o.orderId, refund],
-  );
-  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
-    rows[0].id,
-    `ref_${rows[0].id}`,
-  ]);
-  const reversal = await w.pool.query(
-    "select id from settle.transfer_reversals where refund_id = $1",
-    [rows[0].id],
-  );
-  return { o, reversalId: reversal.rows[0].id };
+  const { reversalIds } = await succeededRefund(w.pool, o.orderId, refund);
+  return { o, reversalId: reversalIds[0]! };
 }
 
 const reversalsAtStripe = (w: World) =>
@@ -269,19 +267,7 @@ test("a refund applied while its transfer's outcome is unknown: the reversal wai
   t.is(transfer.status, "failed");
   t.true(transfer.outcome_unknown, "Stripe made it, the answer was a 500");
 
-  const { rows } = await w.pool.query(
-    "insert into settle.refunds (order_id, amount) values ($1, 400) returning id",
-    [o.orderId],
-  );
-  await w.pool.query("select settle_private.apply_refund_succeeded($1, $2, now())", [
-    rows[0].id,
-    `ref_${rows[0].id}`,
-  ]);
-  const reversal = await w.pool.query(
-    "select id from settle.transfer_reversals where refund_id = $1",
-    [rows[0].id],
-  );
-  const reversalId: string = reversal.rows[0].id;
+  const reversalId = (await succeededRefund(w.pool, o.orderId, 400)).reversalIds[0]!;
 
   await makeReverseTransfer(w.deps)({ id: reversalId }, noHelpers);
   let r = await row<ReversalRow>(w, "transfer_reversals", reversalId);
