@@ -61,17 +61,30 @@ export async function explainSweep(pool: pg.Pool): Promise<PlannedQuery[]> {
     }));
 }
 
+/**
+ * The due-job query as Settle's worker sends it. It was captured from the no-op
+ * runner, whose second parameter lists only the no-op task; Settle's worker asks
+ * for all of its own tasks, which is what the history rows and the flows' leftover
+ * jobs belong to, so the plan is taken with those task ids instead.
+ */
 export async function explainGetJob(
   pool: pg.Pool,
   query: { text: string; values: unknown[] },
+  noopTask: string,
 ): Promise<PlannedQuery> {
   const c = await pool.connect();
   try {
     await c.query("begin");
+    const { rows: tasks } = await c.query<{ ids: number[] }>(
+      "select coalesce(array_agg(id order by id), '{}') as ids from graphile_worker._private_tasks where identifier <> $1",
+      [noopTask],
+    );
+    const values = [...query.values];
+    values[1] = tasks[0]?.ids ?? [];
     const started = performance.now();
     const { rows } = await c.query<{ "QUERY PLAN": string }>(
       `explain (analyze, buffers) ${query.text}`,
-      query.values,
+      values,
     );
     const ms = performance.now() - started;
     await c.query("rollback");

@@ -3,6 +3,7 @@
  * (sizes are cumulative: 10 k, then 1 M adds the difference).
  */
 import type pg from "pg";
+import { NOOP_TASK } from "../limits/worker-noop.ts";
 import { round } from "../stats.ts";
 import { explainGetJob, explainSweep, type PlannedQuery, timeSweep } from "./explain.ts";
 import { addHistory } from "./history.ts";
@@ -27,7 +28,7 @@ export async function benchScaling(
     const loadSeconds = await addHistory(pool, size - loaded);
     loaded = size;
     const planned: PlannedQuery[] = await explainSweep(pool);
-    if (getJob) planned.push(await explainGetJob(pool, getJob));
+    if (getJob) planned.push(await explainGetJob(pool, getJob, NOOP_TASK));
     const step: ScalingStep = {
       rows: size,
       load_seconds: round(loadSeconds),
