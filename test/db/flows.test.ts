@@ -266,6 +266,46 @@ test("transfers not made yet shrink or are cancelled instead of being reversed",
   t.deepEqual((await pool.query("select * from ops.money_invariants")).rows, []);
 });
 
+test("the rest of a permanently failed transfer after a refund stays permanently failed, for an admin to retry", async (t) => {
+  const { pool } = t.context;
+  const o = await paid(pool, [{ amount: 1000, platformFee: 0 }]);
+  const [tr] = await transfersOf(pool, o.orderId);
+  await pool.query(
+    "update settle.seller_transfers set status = 'permanently_failed', retry_count = 5, last_error = 'account_invalid: no such destination' where id = $1",
+    [tr!.id],
+  );
+  const r = await refund(pool, o.orderId, 300);
+  await succeed(pool, r.id);
+  const after = await pool.query<{
+    id: string;
+    amount: string;
+    status: string;
+    last_error: string;
+  }>(
+    "select id, amount, status, last_error from settle.seller_transfers where order_id = $1 order by created_at",
+    [o.orderId],
+  );
+  const rest = after.rows.find((x) => x.id !== tr!.id);
+  t.deepEqual(
+    after.rows.map((x) => [x.id === tr!.id ? "old" : "rest", x.amount, x.status]),
+    [
+      ["old", "1000", "cancelled"],
+      ["rest", "700", "permanently_failed"],
+    ],
+  );
+  t.is(
+    rest?.last_error,
+    `the rest of transfer ${tr!.id} after refund ${r.id}; that transfer had permanently failed (account_invalid: no such destination): an admin may retry`,
+  );
+  t.deepEqual(await reversalsOf(pool, o.orderId), []);
+  // Only an admin sends it.
+  const { rows } = await asCaller(pool, admin, (c) =>
+    c.query("select status from settle_api.retry_transfer($1, 'destination fixed')", [rest!.id]),
+  );
+  t.is(rows[0].status, "pending");
+  t.deepEqual((await pool.query("select * from ops.money_invariants")).rows, []);
+});
+
 test("refundOrder's phase 1 refuses with a precise reason and writes nothing", async (t) => {
   const { pool } = t.context;
   const unpaid = await order(pool, [{ amount: 1000, platformFee: 0 }]);
