@@ -26,6 +26,17 @@ export function afterFailure(policy: RetryPolicy, retryCount: number, now: numbe
  */
 export const AUTOMATIC_RETRY_WINDOW_MS = 23 * 60 * 60 * 1000;
 
+/**
+ * A row older than the window may have had its first call made by a run that
+ * crashed before recording anything (retry_count still 0, no unknown outcome on
+ * the row). Within the window the same key replays that call; past it the key
+ * would run as a new request, so the object is looked up first (transfers,
+ * reversals) or left for a person (payouts, which Stripe cannot find by our id).
+ */
+export function pastKeyWindow(createdAt: number, now: number): boolean {
+  return now - createdAt > AUTOMATIC_RETRY_WINDOW_MS;
+}
+
 export type FailureDecision =
   | { giveUp: true; reason: string }
   | {

@@ -21,7 +21,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
+import { decideAfterPspFailure, pastKeyWindow } from "../flows/backoff.ts";
 import { actAs, NO_SILENT_RERUN, takeStripeSlots } from "../flows/database-context.ts";
 import { PspError } from "../psp/errors.ts";
 import { RowPayload, type TaskDeps } from "./deps.ts";
@@ -74,12 +74,18 @@ export function makeCreatePayout(deps: TaskDeps): Task {
         return; // sent, or settled by a webhook that adopted it
       }
       if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return;
-      if (row.retry_count > 0 && now() - row.created_at > AUTOMATIC_RETRY_WINDOW_MS) {
+      if (pastKeyWindow(row.created_at, now())) {
+        // Never tried as far as the row knows (retry_count 0): a run that crashed
+        // after its call may still have made it, and Stripe cannot find a payout by
+        // our id, so it is parked for a look rather than sent under a stale key.
+        const neverRecorded = row.retry_count === 0;
         await stop(
           tx,
           row,
-          "stopped retrying: Stripe's 24 h idempotency window is closing",
-          row.outcome_unknown,
+          neverRecorded
+            ? "not sent: Stripe's 24 h idempotency window is closing, and a run that crashed after its call would have left no trace"
+            : "stopped retrying: Stripe's 24 h idempotency window is closing",
+          row.outcome_unknown || neverRecorded,
         );
         return;
       }

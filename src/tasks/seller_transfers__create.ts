@@ -17,7 +17,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
+import { decideAfterPspFailure, pastKeyWindow } from "../flows/backoff.ts";
 import {
   actAsColumn,
   keyFor,
@@ -84,7 +84,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
       }
       if (row.status !== "pending" && row.status !== "failed") return; // done by someone else
       if (row.next_retry_at !== null && row.next_retry_at > now() + 1_000) return; // its own job waits for then
-      if (row.retry_count > 0 && now() - row.created_at > AUTOMATIC_RETRY_WINDOW_MS) {
+      if (row.retry_count > 0 && pastKeyWindow(row.created_at, now())) {
         await giveUp(
           tx,
           row,
@@ -94,7 +94,10 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
       }
 
       // mayExist stays true until a look-up has shown the earlier call made nothing.
-      const attempt: CallAttempt = { keyAttempt: row.key_attempt, mayExist: row.outcome_unknown };
+      const attempt: CallAttempt = {
+        keyAttempt: row.key_attempt,
+        mayExist: row.outcome_unknown || pastKeyWindow(row.created_at, now()),
+      };
       await untilStripeSlot(slotAt);
       try {
         const made = await adoptOrMake(

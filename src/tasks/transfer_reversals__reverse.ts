@@ -23,7 +23,7 @@ import type { Task } from "graphile-worker";
 import type { DatabaseTransactionConnection } from "slonik";
 import { z } from "zod";
 import { sql } from "../db/slonik.ts";
-import { AUTOMATIC_RETRY_WINDOW_MS, decideAfterPspFailure } from "../flows/backoff.ts";
+import { decideAfterPspFailure, pastKeyWindow } from "../flows/backoff.ts";
 import {
   actAsColumn,
   keyFor,
@@ -119,7 +119,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
         );
         return;
       }
-      if (row.retry_count > 0 && now() - row.created_at > AUTOMATIC_RETRY_WINDOW_MS) {
+      if (row.retry_count > 0 && pastKeyWindow(row.created_at, now())) {
         await giveUp(
           tx,
           row,
@@ -129,7 +129,10 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
       }
       const transferId = row.stripe_transfer_id;
       const ours = { transfer_reversal_id: row.id };
-      const attempt: CallAttempt = { keyAttempt: row.key_attempt, mayExist: row.outcome_unknown };
+      const attempt: CallAttempt = {
+        keyAttempt: row.key_attempt,
+        mayExist: row.outcome_unknown || pastKeyWindow(row.created_at, now()),
+      };
       await untilStripeSlot(slotAt);
       try {
         const made = await adoptOrMake(

@@ -232,3 +232,28 @@ test("a payout Stripe refuses fails with its code; its amount is available again
   t.regex(failed.last_error ?? "", /balance_insufficient/);
   t.is((await available(w, o.sellerIds[0]!)).available, 1000);
 });
+
+test("a payout never recorded as tried, run past Stripe's key window, is parked for a look instead of sent", async (t) => {
+  const w = await world(t);
+  const o = await fundedSeller(w);
+  const id = await createPayout(w.db, ADMIN, {
+    sellerId: o.sellerIds[0]!,
+    amount: null,
+    currency: null,
+  });
+  // A run that crashed after its call would have left the row exactly like this,
+  // and a day later Stripe would run the same key as a new payout.
+  w.clock.now += 24 * 60 * 60_000;
+  await makeCreatePayout(w.deps)({ id }, noHelpers);
+  t.is(w.stripeFake.requests({ method: "POST", path: "/v1/payouts" }).length, 0);
+  const parked = await w.pool.query(
+    "select status, external_payout_id, next_retry_at = 'infinity' as parked, last_error from settle.seller_payouts where id = $1",
+    [id],
+  );
+  t.like(parked.rows[0], { status: "pending", external_payout_id: null, parked: true });
+  t.regex(
+    parked.rows[0].last_error,
+    /^outcome unknown, needs a look at Stripe .*a run that crashed/,
+  );
+  t.is((await available(w, o.sellerIds[0]!)).available, 0, "still counted as paid out");
+});

@@ -255,3 +255,30 @@ test("retries used up on an unknown outcome: the row says Stripe may have made i
   );
   t.deepEqual(reversals.rows, [{ amount: 500 }], "the refund takes it back by a reversal");
 });
+
+test("a run that crashed after its call, run again past Stripe's key window: looked up and adopted, not made twice", async (t) => {
+  const w = await world(t);
+  const o = await paidOrder(w, [{ amount: 1000, fee: 100 }]);
+  const id = o.transferIds[0]!;
+  // The crashed run's call: made at Stripe under the row's key, nothing recorded.
+  const made = await w.deps.stripe.createTransfer(id, {
+    amount: 900,
+    currency: "EUR",
+    destination: o.accounts[0]!,
+    transferGroup: o.orderId,
+    metadata: { order_id: o.orderId, seller_transfer_id: id },
+  });
+  t.like(await row<TransferRow>(w, "seller_transfers", id), {
+    status: "pending",
+    retry_count: 0,
+    outcome_unknown: false,
+  });
+  // A day later Stripe has forgotten the key: the same key would make a second transfer.
+  w.stripeFake.clock.advance(25 * 60 * MINUTE);
+  w.clock.now += 25 * 60 * MINUTE;
+  await makeCreateTransfer(w.deps)({ id }, noHelpers);
+  const r = await row<TransferRow>(w, "seller_transfers", id);
+  t.like(r, { status: "completed", stripe_transfer_id: made });
+  t.is(w.stripeFake.transfers().length, 1);
+  t.is(w.stripeFake.requests({ method: "POST", path: "/v1/transfers" }).length, 1);
+});

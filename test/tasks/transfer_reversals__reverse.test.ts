@@ -314,3 +314,29 @@ test("retries used up on an unknown outcome: the reversal keeps outcome_unknown 
   t.like(r, { status: "permanently_failed", outcome_unknown: true });
   t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400, "Stripe made it");
 });
+
+test("a run that crashed after its call, run again past Stripe's key window: looked up and adopted, not reversed twice", async (t) => {
+  const w = await world(t);
+  const { o, reversalId } = await reversalFor(w);
+  const transfer = await row<{ stripe_transfer_id: string }>(
+    w,
+    "seller_transfers",
+    o.transferIds[0]!,
+  );
+  const refund = await row<{ refund_id: string }>(w, "transfer_reversals", reversalId);
+  // The crashed run's call: made at Stripe under the row's key, nothing recorded.
+  const made = await w.deps.stripe.reverseTransfer(reversalId, transfer.stripe_transfer_id, 400, {
+    transfer_reversal_id: reversalId,
+    refund_id: refund.refund_id,
+  });
+  // A day later Stripe has forgotten the key: the same key would reverse 400 more.
+  w.stripeFake.clock.advance(25 * 60 * MINUTE);
+  w.clock.now += 25 * 60 * MINUTE;
+  await makeReverseTransfer(w.deps)({ id: reversalId }, noHelpers);
+  t.like(await row<ReversalRow>(w, "transfer_reversals", reversalId), {
+    status: "reversed",
+    stripe_reversal_id: made,
+  });
+  t.is(reversalsAtStripe(w).length, 1);
+  t.is(w.stripeFake.transfers()[0]?.amount_reversed, 400);
+});
