@@ -1,7 +1,8 @@
 /**
  * `settle status`: the pipeline at a glance (ops.pipeline_summary as a table) and
- * the three views that want a human: stuck transfers, the reversal backlog and
- * broken money invariants. Exit 3 when ops.money_invariants is not empty, so a
+ * the views that want a human: stuck transfers, the reversal backlog, transfers
+ * awaiting their Stripe id (legacy imports for the backfill) and broken money
+ * invariants. Exit 3 when ops.money_invariants is not empty, so a
  * cron job or a deploy script can alert on it without parsing the output.
  */
 import { Command } from "commander";
@@ -46,11 +47,18 @@ export function statusCommand(): Command {
       const broken = await withSession("status", async ({ db }) => {
         const summary = await db.any(sql.type(SummaryRow)`
           select entity, status, count, amount from ops.pipeline_summary order by entity, status`);
-        const count = (view: "stuck_transfers" | "reversal_backlog" | "money_invariants") =>
+        const count = (
+          view:
+            | "stuck_transfers"
+            | "reversal_backlog"
+            | "transfers_missing_stripe_id"
+            | "money_invariants",
+        ) =>
           db.oneFirst(sql.type(Count)`select count(*) as n from ${sql.identifier(["ops", view])}`);
-        const [stuck, backlog, invariants] = [
+        const [stuck, backlog, missingIds, invariants] = [
           await count("stuck_transfers"),
           await count("reversal_backlog"),
+          await count("transfers_missing_stripe_id"),
           await count("money_invariants"),
         ];
         const shown = await db.any(sql.type(Invariant)`
@@ -67,6 +75,9 @@ export function statusCommand(): Command {
         console.log("");
         console.log(`stuck transfers (ops.stuck_transfers):   ${stuck}`);
         console.log(`reversal backlog (ops.reversal_backlog): ${backlog}`);
+        console.log(
+          `transfers without their Stripe id (ops.transfers_missing_stripe_id): ${missingIds}`,
+        );
         console.log(`broken invariants (ops.money_invariants): ${invariants}`);
         if (shown.length > 0) {
           console.log("");
