@@ -46,6 +46,10 @@ async function available(w: World, sellerId: string) {
   return rows[0] as { available: number; held: string | null };
 }
 
+/** createPayout of all the order's (first) seller has available. */
+const payoutOfAll = (w: World, o: PaidOrder) =>
+  createPayout(w.db, ADMIN, { sellerId: o.sellerIds[0]!, amount: null, currency: null });
+
 /** A succeeded refund of `amount`; its reversal row (pending) is returned. */
 async function refund(w: World, o: PaidOrder, amount: number): Promise<string> {
   const { reversalIds } = await succeededRefund(w.pool, o.orderId, amount);
@@ -67,11 +71,7 @@ async function deliver(w: World, type: string, object: unknown): Promise<string>
 test("a payout reaches Stripe on the connected account with key = row id; payout.paid makes it paid", async (t) => {
   const w = await world(t);
   const o = await fundedSeller(w);
-  const id = await createPayout(w.db, ADMIN, {
-    sellerId: o.sellerIds[0]!,
-    amount: null,
-    currency: null,
-  });
+  const id = await payoutOfAll(w, o);
   t.is((await row<PayoutRow>(w, "seller_payouts", id)).amount, "1000");
   t.true(
     (
@@ -201,9 +201,7 @@ test("a seller whose money cannot be located is held: no payout, by hand or by t
   const w = await world(t);
   const o = await paidOrder(w, [{ amount: 1000 }]); // transfer still pending
   const made = await fundedSeller(w, 500);
-  const error = await t.throwsAsync(
-    createPayout(w.db, ADMIN, { sellerId: o.sellerIds[0]!, amount: null, currency: null }),
-  );
+  const error = await t.throwsAsync(payoutOfAll(w, o));
   t.regex(error?.message ?? "", /is held in EUR: transfer .* is pending/);
 
   await makePayAll(w.deps)({}, noHelpers);
@@ -221,11 +219,7 @@ test("a payout Stripe refuses fails with its code; its amount is available again
   const w = await world(t);
   const o = await fundedSeller(w);
   w.stripeFake.setBalance(o.accounts[0]!, "eur", 10);
-  const id = await createPayout(w.db, ADMIN, {
-    sellerId: o.sellerIds[0]!,
-    amount: null,
-    currency: null,
-  });
+  const id = await payoutOfAll(w, o);
   await makeCreatePayout(w.deps)({ id }, noHelpers);
   const failed = await row<PayoutRow>(w, "seller_payouts", id);
   t.is(failed.status, "failed");
@@ -236,11 +230,7 @@ test("a payout Stripe refuses fails with its code; its amount is available again
 test("a payout never recorded as tried, run past Stripe's key window, is parked for a look instead of sent", async (t) => {
   const w = await world(t);
   const o = await fundedSeller(w);
-  const id = await createPayout(w.db, ADMIN, {
-    sellerId: o.sellerIds[0]!,
-    amount: null,
-    currency: null,
-  });
+  const id = await payoutOfAll(w, o);
   // A run that crashed after its call would have left the row exactly like this,
   // and a day later Stripe would run the same key as a new payout.
   w.clock.now += 24 * 60 * 60_000;
