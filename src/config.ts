@@ -3,20 +3,34 @@
  * value stops the process with a message naming the variable, instead of
  * surfacing later as a confusing failure deep inside a request or a job.
  * `.env.example` at the repository root documents every variable.
+ *
+ * Two loaders, one schema: loadConfig for the service, whose API needs the webhook
+ * and JWT secrets; loadOperatorConfig for the operator commands, which call the
+ * PSPs' APIs at most and so require only those credentials.
  */
 import ms from "ms";
 import { z } from "zod";
 
-export interface ProviderHyperswitch {
+/** What calling Hyperswitch's API takes. */
+export interface HyperswitchApi {
   baseUrl: string;
   apiKey: string;
+}
+
+/** The API, and the secret our webhook endpoint verifies Hyperswitch's signatures with. */
+export interface ProviderHyperswitch extends HyperswitchApi {
   webhookSecret: string;
 }
 
-export interface ProviderStripe {
+/** What calling Stripe's API takes. */
+export interface StripeApi {
   secretKey: string;
   /** Where stripe-node sends requests; a stripe-mock or fake PSP in development. */
   apiBase: string;
+}
+
+/** The API, and the secret our webhook endpoint verifies Stripe's signatures with. */
+export interface ProviderStripe extends StripeApi {
   webhookSecret: string;
 }
 
@@ -53,6 +67,21 @@ export interface Config {
   logLevel: LogLevel;
 }
 
+/**
+ * What an operator command (`npx settle …`) loads: every setting of Config but the
+ * server's own. A command calls the PSPs' APIs, at most: it serves no port,
+ * verifies no webhook and signs or checks no JWT, so JWT_SECRET and the webhook
+ * secrets are neither required nor handed to it, and a provider counts as
+ * configured once the credentials of its API calls are set.
+ */
+export interface OperatorConfig
+  extends Omit<Config, "port" | "jwtSecret" | "jwtSecretIsDevDefault" | "hyperswitch" | "stripe"> {
+  /** null: HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY unset. */
+  hyperswitch: HyperswitchApi | null;
+  /** null: STRIPE_SECRET_KEY (and STRIPE_API_BASE) unset. */
+  stripe: StripeApi | null;
+}
+
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
 
 export class ConfigError extends Error {
@@ -85,6 +114,8 @@ const HYPERSWITCH_VARS = [
 ] as const;
 /** STRIPE_API_BASE is not a credential: it defaults to Stripe's own API. */
 const STRIPE_REQUIRED_VARS = ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] as const;
+/** What calling each API takes: all an operator command needs of a provider. */
+const HYPERSWITCH_API_VARS = ["HYPERSWITCH_BASE_URL", "HYPERSWITCH_API_KEY"] as const;
 const STRIPE_DEFAULT_API_BASE = "https://api.stripe.com";
 
 const integer = (min: number, max: number) =>
@@ -193,11 +224,64 @@ const schema = z.object({
 type Parsed = z.output<typeof schema>;
 
 /**
- * Reads and validates the configuration. Empty values count as unset, the way
- * `VAR= npm start` and docker-compose's `VAR:` are meant.
+ * Reads and validates the configuration of the service (`npm start`, the worker):
+ * its API verifies webhooks and JWTs, so a provider is configured with its webhook
+ * secret or not at all, and real PSPs require a JWT_SECRET of our own. Empty values
+ * count as unset, the way `VAR= npm start` and docker-compose's `VAR:` are meant.
  * @throws ConfigError listing every invalid variable at once.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+  const { parsed, input } = parse(env);
+  const problems = [...serviceCredentialChecks(parsed, input), ...backoffChecks(parsed)];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    ...settings(parsed),
+    port: parsed.PORT,
+    jwtSecret: parsed.JWT_SECRET ?? DEV_JWT_SECRET,
+    jwtSecretIsDevDefault: parsed.JWT_SECRET === undefined,
+    hyperswitch:
+      parsed.HYPERSWITCH_BASE_URL && parsed.HYPERSWITCH_API_KEY && parsed.HYPERSWITCH_WEBHOOK_SECRET
+        ? {
+            ...hyperswitchApi(parsed.HYPERSWITCH_BASE_URL, parsed.HYPERSWITCH_API_KEY),
+            webhookSecret: parsed.HYPERSWITCH_WEBHOOK_SECRET,
+          }
+        : null,
+    stripe:
+      parsed.STRIPE_SECRET_KEY && parsed.STRIPE_WEBHOOK_SECRET
+        ? {
+            ...stripeApi(parsed.STRIPE_SECRET_KEY, parsed.STRIPE_API_BASE),
+            webhookSecret: parsed.STRIPE_WEBHOOK_SECRET,
+          }
+        : null,
+  });
+}
+
+/**
+ * Reads and validates the configuration of an operator command (OperatorConfig):
+ * every variable is checked as for the service, and a value that is set but
+ * invalid still stops the command; only the server's cross-variable requirements
+ * (webhook secrets, JWT_SECRET) do not apply. Half of a provider's API credentials
+ * is still an error: the operator meant to configure it.
+ * @throws ConfigError listing every invalid variable at once.
+ */
+export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): Readonly<OperatorConfig> {
+  const { parsed, input } = parse(env);
+  const problems = [...operatorCredentialChecks(input), ...backoffChecks(parsed)];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    ...settings(parsed),
+    hyperswitch:
+      parsed.HYPERSWITCH_BASE_URL && parsed.HYPERSWITCH_API_KEY
+        ? hyperswitchApi(parsed.HYPERSWITCH_BASE_URL, parsed.HYPERSWITCH_API_KEY)
+        : null,
+    stripe: parsed.STRIPE_SECRET_KEY
+      ? stripeApi(parsed.STRIPE_SECRET_KEY, parsed.STRIPE_API_BASE)
+      : null,
+  });
+}
+
+/** Every variable's own format, checked whoever loads the configuration. */
+function parse(env: NodeJS.ProcessEnv): { parsed: Parsed; input: Record<string, string> } {
   const input: Record<string, string> = {};
   for (const key of Object.keys(schema.shape)) {
     const value = env[key];
@@ -212,9 +296,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
       }),
     );
   }
-  const problems = crossChecks(result.data, input);
-  if (problems.length > 0) throw new ConfigError(problems);
-  return build(result.data);
+  return { parsed: result.data, input };
 }
 
 function describe(name: string, value: string | undefined): string {
@@ -222,18 +304,20 @@ function describe(name: string, value: string | undefined): string {
   return SECRETS.has(name) ? `got ${value.length} characters` : `got ${JSON.stringify(value)}`;
 }
 
-/** Rules that span several variables. */
-function crossChecks(env: Parsed, input: Record<string, string>): string[] {
+const missingFrom = (input: Record<string, string>, names: readonly string[]) =>
+  names.filter((name) => !(name in input));
+
+/** The service's provider rules: each provider whole (API and webhook secret) or absent. */
+function serviceCredentialChecks(env: Parsed, input: Record<string, string>): string[] {
   const problems: string[] = [];
-  const missing = (names: readonly string[]) => names.filter((name) => !(name in input));
-  const hyperswitchMissing = missing(HYPERSWITCH_VARS);
+  const hyperswitchMissing = missingFrom(input, HYPERSWITCH_VARS);
   if (hyperswitchMissing.length > 0 && hyperswitchMissing.length < HYPERSWITCH_VARS.length) {
     problems.push(
       `${hyperswitchMissing.join(", ")} must be set: Hyperswitch is configured only when ` +
         `all of ${HYPERSWITCH_VARS.join(", ")} are set (or none, for the fake PSP)`,
     );
   }
-  const stripeMissing = missing(STRIPE_REQUIRED_VARS);
+  const stripeMissing = missingFrom(input, STRIPE_REQUIRED_VARS);
   const stripeAny =
     stripeMissing.length < STRIPE_REQUIRED_VARS.length || "STRIPE_API_BASE" in input;
   if (stripeAny && stripeMissing.length > 0) {
@@ -249,6 +333,31 @@ function crossChecks(env: Parsed, input: Record<string, string>): string[] {
         "the development secret is accepted only while the fake PSPs are in use",
     );
   }
+  return problems;
+}
+
+/** An operator command's provider rules: the API credentials whole or absent. */
+function operatorCredentialChecks(input: Record<string, string>): string[] {
+  const problems: string[] = [];
+  const hyperswitchMissing = missingFrom(input, HYPERSWITCH_API_VARS);
+  if (hyperswitchMissing.length === 1) {
+    const set = HYPERSWITCH_API_VARS.find((name) => name in input);
+    problems.push(
+      `${hyperswitchMissing[0]} must be set: ${set} is set, and Hyperswitch's API is called ` +
+        `only with both ${HYPERSWITCH_API_VARS.join(" and ")}`,
+    );
+  }
+  if ("STRIPE_API_BASE" in input && !("STRIPE_SECRET_KEY" in input)) {
+    problems.push(
+      "STRIPE_SECRET_KEY must be set: STRIPE_API_BASE is set, and Stripe's API is called " +
+        "only with STRIPE_SECRET_KEY",
+    );
+  }
+  return problems;
+}
+
+function backoffChecks(env: Parsed): string[] {
+  const problems: string[] = [];
   const backoff = (
     base: "TRANSFER_RETRY_BACKOFF_BASE" | "REVERSAL_BACKOFF_BASE",
     max: "TRANSFER_RETRY_BACKOFF_MAX" | "REVERSAL_BACKOFF_MAX",
@@ -264,30 +373,18 @@ function crossChecks(env: Parsed, input: Record<string, string>): string[] {
   return problems;
 }
 
-function build(env: Parsed): Readonly<Config> {
-  const hyperswitch =
-    env.HYPERSWITCH_BASE_URL && env.HYPERSWITCH_API_KEY && env.HYPERSWITCH_WEBHOOK_SECRET
-      ? {
-          baseUrl: env.HYPERSWITCH_BASE_URL.replace(/\/+$/, ""),
-          apiKey: env.HYPERSWITCH_API_KEY,
-          webhookSecret: env.HYPERSWITCH_WEBHOOK_SECRET,
-        }
-      : null;
-  const stripe =
-    env.STRIPE_SECRET_KEY && env.STRIPE_WEBHOOK_SECRET
-      ? {
-          secretKey: env.STRIPE_SECRET_KEY,
-          apiBase: (env.STRIPE_API_BASE ?? STRIPE_DEFAULT_API_BASE).replace(/\/+$/, ""),
-          webhookSecret: env.STRIPE_WEBHOOK_SECRET,
-        }
-      : null;
-  return deepFreeze({
+function hyperswitchApi(baseUrl: string, apiKey: string): HyperswitchApi {
+  return { baseUrl: baseUrl.replace(/\/+$/, ""), apiKey };
+}
+
+function stripeApi(secretKey: string, apiBase: string | undefined): StripeApi {
+  return { secretKey, apiBase: (apiBase ?? STRIPE_DEFAULT_API_BASE).replace(/\/+$/, "") };
+}
+
+/** The settings the service and the operator commands share. */
+function settings(env: Parsed): OperatorSettings {
+  return {
     databaseUrl: env.DATABASE_URL,
-    port: env.PORT,
-    jwtSecret: env.JWT_SECRET ?? DEV_JWT_SECRET,
-    jwtSecretIsDevDefault: env.JWT_SECRET === undefined,
-    hyperswitch,
-    stripe,
     pspTimeoutMs: env.PSP_TIMEOUT_MS,
     workerConcurrency: env.WORKER_CONCURRENCY,
     transferRetry: {
@@ -307,8 +404,10 @@ function build(env: Parsed): Readonly<Config> {
     stripeMaxRequestsPerSecond: env.STRIPE_MAX_REQUESTS_PER_SECOND,
     dataDir: env.SETTLE_DATA_DIR,
     logLevel: env.LOG_LEVEL,
-  });
+  };
 }
+
+type OperatorSettings = Omit<OperatorConfig, "hyperswitch" | "stripe">;
 
 function deepFreeze<T extends object>(value: T): Readonly<T> {
   for (const child of Object.values(value)) {

@@ -20,7 +20,10 @@ export interface Database {
   stop(): Promise<void>;
 }
 
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, "databaseUrl" | "dataDir">,
+  logger: Logger,
+): Promise<Database> {
   if (config.databaseUrl) {
     return {
       url: config.databaseUrl,

@@ -19,7 +19,7 @@ import { Command } from "commander";
 import { UniqueIntegrityConstraintViolationError } from "slonik";
 import type Stripe from "stripe";
 import { z } from "zod";
-import { loadConfig } from "../config.ts";
+import { loadOperatorConfig } from "../config.ts";
 import { type DatabasePool, sql } from "../db/slonik.ts";
 import { takeStripeSlots } from "../flows/database-context.ts";
 import { StripeService } from "../psp/stripe/service.ts";
@@ -56,8 +56,9 @@ export function backfillTransferIdsCommand(): Command {
       "after",
       [
         "",
-        "Needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE for a non-Stripe",
-        "endpoint), and the database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR.",
+        "Needs STRIPE_SECRET_KEY (and STRIPE_API_BASE for a non-Stripe endpoint), and the",
+        "database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR. The server's",
+        "JWT_SECRET and webhook secrets are not needed.",
         "Safe to interrupt and re-run: only rows still missing an id are looked at.",
         "",
         "Exit codes: 0 done (unmatched rows are listed, not failures), 1 failed (or a Stripe",
@@ -65,10 +66,10 @@ export function backfillTransferIdsCommand(): Command {
       ].join("\n"),
     )
     .action(async (options: { dryRun?: boolean }) => {
-      const config = loadConfig();
+      const config = loadOperatorConfig();
       if (!config.stripe) {
         throw new Error(
-          "backfill-transfer-ids needs the Stripe credentials: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET " +
+          "backfill-transfer-ids needs the Stripe API: set STRIPE_SECRET_KEY " +
             "(and STRIPE_API_BASE when not talking to api.stripe.com)",
         );
       }

@@ -12,7 +12,7 @@
  */
 import { Command, InvalidArgumentError } from "commander";
 import { z } from "zod";
-import { loadConfig } from "../config.ts";
+import { loadOperatorConfig } from "../config.ts";
 import { type DatabasePool, sql } from "../db/slonik.ts";
 import { takeStripeSlots } from "../flows/database-context.ts";
 import { HyperswitchClient } from "../psp/hyperswitch/index.ts";
@@ -61,24 +61,24 @@ export function reconcileCommand(): Command {
         "stored; ops.reconciliation_mismatches shows the latest one. Default --since: 7d.",
         "",
         "Compared: Hyperswitch payments (payment_id = our order id) and refunds (refund_id = our",
-        "refund id), when HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET",
-        "are set; Stripe transfers, reversals and payouts, when STRIPE_SECRET_KEY and",
-        "STRIPE_WEBHOOK_SECRET are set (and STRIPE_API_BASE for a non-Stripe endpoint). A provider",
-        "without credentials is skipped and the output says so; at least one is needed. Also needs",
-        "the database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR. Payments of",
+        "refund id), when HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY are set; Stripe transfers,",
+        "reversals and payouts, when STRIPE_SECRET_KEY is set (and STRIPE_API_BASE for a non-Stripe",
+        "endpoint). A provider without credentials is skipped and the output says so; at least one",
+        "is needed. The server's JWT_SECRET and webhook secrets are not needed. Also needs the",
+        "database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR. Payments of",
         "subscription invoices are recognised and counted, not compared yet.",
         "",
         "Exit codes: 0 no mismatch, 1 failed (nothing stored), 2 bad usage, 3 mismatches found.",
       ].join("\n"),
     )
     .action(async (options: { since?: Date }) => {
-      const config = loadConfig();
+      const config = loadOperatorConfig();
       const { hyperswitch: hyperswitchOptions, stripe: stripeOptions } = config;
       if (!hyperswitchOptions && !stripeOptions) {
         throw new Error(
-          "reconcile needs the credentials of at least one PSP: set HYPERSWITCH_BASE_URL, " +
-            "HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET, or STRIPE_SECRET_KEY and " +
-            "STRIPE_WEBHOOK_SECRET (and STRIPE_API_BASE when not talking to api.stripe.com)",
+          "reconcile needs the API credentials of at least one PSP: set HYPERSWITCH_BASE_URL " +
+            "and HYPERSWITCH_API_KEY, or STRIPE_SECRET_KEY (and STRIPE_API_BASE when not " +
+            "talking to api.stripe.com)",
         );
       }
       const since = options.since ?? parseSince("7d");
@@ -95,7 +95,7 @@ export function reconcileCommand(): Command {
           reports.push(...(await reconcileHyperswitch({ db, hyperswitch, since })));
         } else {
           console.log(
-            "hyperswitch skipped: HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET are not set, so payments and refunds were not compared",
+            "hyperswitch skipped: HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY are not set, so payments and refunds were not compared",
           );
         }
         if (stripeOptions) {
@@ -107,7 +107,7 @@ export function reconcileCommand(): Command {
           reports.push(...(await reconcileStripe({ db, stripe, take, since })));
         } else {
           console.log(
-            "stripe skipped: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set, so transfers, reversals and payouts were not compared",
+            "stripe skipped: STRIPE_SECRET_KEY is not set, so transfers, reversals and payouts were not compared",
           );
         }
         const runId = await store(db, since, reports);

@@ -5,7 +5,8 @@
  * another row already holds; one sits behind a page of 120 decoys in its
  * transfer group (the list is paged by 100). The dry run changes nothing and
  * reports the matches; the real run fills exactly those, audited; a re-run finds
- * nothing left to do. Without Stripe credentials it refuses, naming them.
+ * nothing left to do. It needs the Stripe key (and API base) only, not the server's
+ * JWT and webhook secrets; without the key it refuses, naming it.
  */
 import test from "ava";
 import Stripe from "stripe";
@@ -115,18 +116,51 @@ test("backfill-transfer-ids: dry run, real run, re-run", async (t) => {
   t.is((await audited()).length, expected.size, "a re-run writes nothing");
 });
 
-test("backfill-transfer-ids refuses without Stripe credentials, naming them", async (t) => {
+test("backfill-transfer-ids needs only the Stripe key and API base: no JWT_SECRET, no STRIPE_WEBHOOK_SECRET", async (t) => {
   const w = await world(t);
-  const run = await settle(w, ["backfill-transfer-ids"], {
+  const [row] = (await legacyTransfers(w.pool, 1)) as [LegacyTransfer];
+  const stripe = new Stripe("sk_test_operator_cli", {
+    host: "127.0.0.1",
+    port: Number(new URL(w.stripe.url).port),
+    protocol: "http",
+    maxNetworkRetries: 0,
+  });
+  const made = await stripe.transfers.create({
+    amount: row.amount,
+    currency: "eur",
+    destination: row.account,
+    transfer_group: row.orderId,
+    metadata: { order_id: row.orderId },
+  });
+  // It neither verifies webhooks nor signs tokens: the server's secrets are not asked for.
+  const dry = await settle(w, ["backfill-transfer-ids", "--dry-run"], {
+    JWT_SECRET: undefined,
+    STRIPE_WEBHOOK_SECRET: undefined,
+  });
+  t.is(dry.code, 0, dry.output);
+  t.regex(dry.output, new RegExp(`transfer ${row.id} .* matches ${made.id}`));
+  t.regex(dry.output, /dry run: would fill 1, unmatched 0, errors 0 \(nothing was changed\)/);
+});
+
+test("backfill-transfer-ids refuses without the Stripe key, naming it", async (t) => {
+  const w = await world(t);
+  const none = await settle(w, ["backfill-transfer-ids"], {
+    JWT_SECRET: undefined,
     STRIPE_SECRET_KEY: undefined,
     STRIPE_API_BASE: undefined,
     STRIPE_WEBHOOK_SECRET: undefined,
   });
-  t.is(run.code, 1, run.output);
-  t.regex(
-    run.output,
-    /needs the Stripe credentials: set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET/,
-  );
+  t.is(none.code, 1, none.output);
+  t.regex(none.output, /backfill-transfer-ids needs the Stripe API: set STRIPE_SECRET_KEY/);
+  t.notRegex(none.output, /JWT_SECRET|STRIPE_WEBHOOK_SECRET/);
+  // An API base without the key is half a configuration: named, not skipped.
+  const baseOnly = await settle(w, ["backfill-transfer-ids"], {
+    JWT_SECRET: undefined,
+    STRIPE_SECRET_KEY: undefined,
+    STRIPE_WEBHOOK_SECRET: undefined,
+  });
+  t.is(baseOnly.code, 1, baseOnly.output);
+  t.regex(baseOnly.output, /STRIPE_SECRET_KEY must be set: STRIPE_API_BASE is set/);
 });
 
 test("backfill-transfer-ids --help documents the exit codes; a bad option exits 2", async (t) => {

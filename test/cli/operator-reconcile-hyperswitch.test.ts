@@ -8,8 +8,9 @@
  * Hyperswitch never saw (missing_there), a payment and a refund for other amounts
  * (amount_differs), an order still payment_pending whose payment succeeded and a
  * refund we think processing that failed (status_differs): stored under one run,
- * shown by ops.reconciliation_mismatches, exit 3. With only Hyperswitch configured
- * the run says Stripe was skipped, and the reverse.
+ * shown by ops.reconciliation_mismatches, exit 3. With only Hyperswitch's API
+ * credentials (no webhook secrets, no JWT_SECRET) the run says Stripe was skipped,
+ * and the reverse.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import test from "ava";
@@ -271,20 +272,26 @@ test("reconcile with Hyperswitch: clean books exit 0; each kind for payments and
   );
 });
 
-test("reconcile names the provider it skipped; with none configured it fails and stores nothing", async (t) => {
+test("reconcile needs only the credentials it calls with; it names the provider it skipped; with none configured it fails and stores nothing", async (t) => {
   const w = await world(t, { hyperswitch: true });
   const id = randomUUID();
   await post(w, "/payments", { payment_id: id, amount: 100, currency: "EUR" });
+  // reconcile neither verifies webhooks nor signs tokens: the server's secrets stay unset.
+  const serverSecrets = {
+    JWT_SECRET: undefined,
+    HYPERSWITCH_WEBHOOK_SECRET: undefined,
+    STRIPE_WEBHOOK_SECRET: undefined,
+  };
 
   const hsOnly = await settle(w, ["reconcile"], {
+    ...serverSecrets,
     STRIPE_SECRET_KEY: undefined,
     STRIPE_API_BASE: undefined,
-    STRIPE_WEBHOOK_SECRET: undefined,
   });
   t.is(hsOnly.code, 3, hsOnly.output);
   t.regex(
     hsOnly.output,
-    /^stripe skipped: STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET are not set/m,
+    /^stripe skipped: STRIPE_SECRET_KEY is not set, so transfers, reversals and payouts were not compared$/m,
   );
   t.regex(
     hsOnly.output,
@@ -293,30 +300,40 @@ test("reconcile names the provider it skipped; with none configured it fails and
   t.notRegex(hsOnly.output, /^stripe seller_/m);
 
   const stripeOnly = await settle(w, ["reconcile"], {
+    ...serverSecrets,
     HYPERSWITCH_BASE_URL: undefined,
     HYPERSWITCH_API_KEY: undefined,
-    HYPERSWITCH_WEBHOOK_SECRET: undefined,
   });
   t.is(stripeOnly.code, 0, stripeOnly.output);
   t.regex(
     stripeOnly.output,
-    /^hyperswitch skipped: HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY and HYPERSWITCH_WEBHOOK_SECRET are not set/m,
+    /^hyperswitch skipped: HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY are not set, so payments and refunds were not compared$/m,
   );
+  t.regex(stripeOnly.output, /^stripe seller_transfers: 0 ours, 0 theirs, 0 mismatch\(es\)/m);
   t.notRegex(stripeOnly.output, /^hyperswitch orders/m);
 
   const runs = async () =>
     (await w.pool.query("select count(*)::int as n from settle.reconciliation_runs")).rows[0]?.n;
   t.is(await runs(), 2);
+  // Half a provider is a mistake to name, not a provider to skip.
+  const halfHyperswitch = await settle(w, ["reconcile"], {
+    ...serverSecrets,
+    HYPERSWITCH_API_KEY: undefined,
+  });
+  t.is(halfHyperswitch.code, 1, halfHyperswitch.output);
+  t.regex(halfHyperswitch.output, /HYPERSWITCH_API_KEY must be set: HYPERSWITCH_BASE_URL is set/);
   const none = await settle(w, ["reconcile"], {
+    ...serverSecrets,
     HYPERSWITCH_BASE_URL: undefined,
     HYPERSWITCH_API_KEY: undefined,
-    HYPERSWITCH_WEBHOOK_SECRET: undefined,
     STRIPE_SECRET_KEY: undefined,
     STRIPE_API_BASE: undefined,
-    STRIPE_WEBHOOK_SECRET: undefined,
   });
   t.is(none.code, 1, none.output);
-  t.regex(none.output, /reconcile needs the credentials of at least one PSP/);
+  t.regex(
+    none.output,
+    /reconcile needs the API credentials of at least one PSP: set HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY, or STRIPE_SECRET_KEY/,
+  );
   t.is(await runs(), 2, "nothing stored");
 });
 

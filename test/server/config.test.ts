@@ -3,7 +3,7 @@
  * value stops the process with a message naming the variable.
  */
 import test from "ava";
-import { ConfigError, DEV_JWT_SECRET, loadConfig } from "../../src/config.ts";
+import { ConfigError, DEV_JWT_SECRET, loadConfig, loadOperatorConfig } from "../../src/config.ts";
 
 const SECRET = "s".repeat(32);
 const HYPERSWITCH = {
@@ -13,8 +13,12 @@ const HYPERSWITCH = {
 };
 const STRIPE = { STRIPE_SECRET_KEY: "sk_test_1", STRIPE_WEBHOOK_SECRET: "whsec_st" };
 
-function problem(t: import("ava").ExecutionContext, env: NodeJS.ProcessEnv): string {
-  const error = t.throws(() => loadConfig(env), { instanceOf: ConfigError });
+function problem(
+  t: import("ava").ExecutionContext,
+  env: NodeJS.ProcessEnv,
+  load: (env: NodeJS.ProcessEnv) => unknown = loadConfig,
+): string {
+  const error = t.throws(() => load(env), { instanceOf: ConfigError });
   t.regex(error?.message ?? "", /^Invalid configuration: /);
   return error?.message ?? "";
 }
@@ -190,4 +194,80 @@ test("a JWT_SECRET may be set while the fake PSPs are on", (t) => {
   const config = loadConfig({ JWT_SECRET: SECRET });
   t.is(config.jwtSecret, SECRET);
   t.false(config.jwtSecretIsDevDefault);
+});
+
+test("operator commands need only the API credentials: no JWT_SECRET, no webhook secrets", (t) => {
+  const apiOnly = {
+    HYPERSWITCH_BASE_URL: "https://sandbox.hyperswitch.io/",
+    HYPERSWITCH_API_KEY: "snd_key",
+    STRIPE_SECRET_KEY: "sk_test_1",
+    STRIPE_API_BASE: "http://127.0.0.1:12111/",
+  };
+  const config = loadOperatorConfig(apiOnly);
+  t.deepEqual(config.hyperswitch, {
+    baseUrl: "https://sandbox.hyperswitch.io",
+    apiKey: "snd_key",
+  });
+  t.deepEqual(config.stripe, { secretKey: "sk_test_1", apiBase: "http://127.0.0.1:12111" });
+  t.deepEqual(loadOperatorConfig({ STRIPE_SECRET_KEY: "sk_test_1" }).stripe, {
+    secretKey: "sk_test_1",
+    apiBase: "https://api.stripe.com",
+  });
+  // The server's secrets are not handed to a command, even when set.
+  const full = loadOperatorConfig({ ...HYPERSWITCH, ...STRIPE, JWT_SECRET: SECRET });
+  t.false("jwtSecret" in full);
+  t.false("webhookSecret" in (full.hyperswitch ?? {}));
+  t.false("webhookSecret" in (full.stripe ?? {}));
+  t.true(Object.isFrozen(full) && Object.isFrozen(full.stripe));
+  // The settings they share are the service's.
+  const { port, jwtSecret, jwtSecretIsDevDefault, hyperswitch, stripe, ...shared } = loadConfig({});
+  const { hyperswitch: h, stripe: s, ...operatorShared } = loadOperatorConfig({});
+  t.deepEqual(operatorShared, shared);
+  t.is(h, null);
+  t.is(s, null);
+  // The service, whose API verifies webhooks and tokens, still refuses the same environment.
+  t.regex(
+    problem(t, apiOnly),
+    /HYPERSWITCH_WEBHOOK_SECRET must be set.*STRIPE_WEBHOOK_SECRET must be set.*JWT_SECRET must be set/,
+  );
+});
+
+test("an operator command still rejects every invalid variable and half of a provider's API credentials", (t) => {
+  const cases: [NodeJS.ProcessEnv, RegExp][] = [
+    [{ PORT: "abc" }, /PORT must be an integer 1-65535/],
+    [
+      { HYPERSWITCH_BASE_URL: "https://sandbox.hyperswitch.io", HYPERSWITCH_API_KEY: " " },
+      /HYPERSWITCH_API_KEY must not be blank/,
+    ],
+    [{ STRIPE_WEBHOOK_SECRET: " " }, /STRIPE_WEBHOOK_SECRET must not be blank/],
+    [
+      { STRIPE_SECRET_KEY: "sk_test_1", STRIPE_API_BASE: "localhost:1" },
+      /STRIPE_API_BASE must be a URL/,
+    ],
+    [{ TRANSFER_RETRY_BACKOFF_BASE: "2h" }, /TRANSFER_RETRY_BACKOFF_MAX must not be shorter/],
+    [
+      { HYPERSWITCH_BASE_URL: "https://sandbox.hyperswitch.io" },
+      /HYPERSWITCH_API_KEY must be set: HYPERSWITCH_BASE_URL is set, and Hyperswitch's API is called only with both HYPERSWITCH_BASE_URL and HYPERSWITCH_API_KEY/,
+    ],
+    [
+      { HYPERSWITCH_API_KEY: "k", HYPERSWITCH_WEBHOOK_SECRET: "w" },
+      /HYPERSWITCH_BASE_URL must be set: HYPERSWITCH_API_KEY is set/,
+    ],
+    [
+      { STRIPE_API_BASE: "http://127.0.0.1:12111" },
+      /STRIPE_SECRET_KEY must be set: STRIPE_API_BASE is set/,
+    ],
+  ];
+  for (const [env, expected] of cases) {
+    const message = problem(t, env, loadOperatorConfig);
+    t.regex(message, expected, JSON.stringify(env));
+    t.notRegex(message, /JWT_SECRET must be set|WEBHOOK_SECRET must be set/, JSON.stringify(env));
+  }
+  // A webhook secret alone configures nothing a command calls: the provider stays unset.
+  const webhookOnly = loadOperatorConfig({
+    STRIPE_WEBHOOK_SECRET: "whsec_st",
+    HYPERSWITCH_WEBHOOK_SECRET: "w",
+  });
+  t.is(webhookOnly.stripe, null);
+  t.is(webhookOnly.hyperswitch, null);
 });
