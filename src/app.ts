@@ -10,7 +10,7 @@ import type { TaskList } from "graphile-worker";
 import type pg from "pg";
 import { postgraphile } from "postgraphile";
 import { grafserv } from "postgraphile/grafserv/node";
-import type { Config } from "./config.ts";
+import { type Config, weakJwtSecretWarning } from "./config.ts";
 import { createPool, endPool } from "./database.ts";
 import type { Flows } from "./flows/index.ts";
 import { makeAuthenticate } from "./graphql/auth.ts";
@@ -122,6 +122,9 @@ export function createApp(options: AppOptions): App {
   }
 
   async function start(): Promise<Started> {
+    // Said here, where the API takes the secret: a worker-only process never uses it.
+    const weakSecret = weakJwtSecretWarning(config);
+    if (weakSecret) log.warn(weakSecret);
     try {
       pool = createPool(connectionString, logger, {
         max: config.workerConcurrency + API_CONNECTIONS + 1,

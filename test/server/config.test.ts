@@ -3,7 +3,13 @@
  * value stops the process with a message naming the variable.
  */
 import test from "ava";
-import { ConfigError, DEV_JWT_SECRET, loadConfig, loadOperatorConfig } from "../../src/config.ts";
+import {
+  ConfigError,
+  DEV_JWT_SECRET,
+  loadConfig,
+  loadOperatorConfig,
+  weakJwtSecretWarning,
+} from "../../src/config.ts";
 
 const SECRET = "s".repeat(32);
 const HYPERSWITCH = {
@@ -112,7 +118,7 @@ test("each invalid variable is named, with what it must be and what it got", (t)
     [{ STRIPE_MAX_REQUESTS_PER_SECOND: "0" }, /STRIPE_MAX_REQUESTS_PER_SECOND must be an integer/],
     [{ DATABASE_URL: "mysql://db/settle" }, /DATABASE_URL must be a URL like postgres:/],
     [{ LOG_LEVEL: "loud" }, /LOG_LEVEL must be one of trace, debug, info/],
-    [{ JWT_SECRET: "short" }, /JWT_SECRET must be at least 32 characters \(got 5 characters\)/],
+    [{ JWT_SECRET: " \t " }, /JWT_SECRET must not be blank \(got 3 characters\)/],
     [
       { ...STRIPE, STRIPE_API_BASE: "localhost:12111", JWT_SECRET: SECRET },
       /STRIPE_API_BASE must be a URL/,
@@ -128,9 +134,10 @@ test("each invalid variable is named, with what it must be and what it got", (t)
 });
 
 test("secrets are never echoed in the message", (t) => {
-  const message = problem(t, { JWT_SECRET: "hunter2", DATABASE_URL: "mysql://u:pw@x/db" });
-  t.false(message.includes("hunter2"));
+  const message = problem(t, { DATABASE_URL: "mysql://u:pw@x/db" });
+  t.regex(message, /DATABASE_URL must be a URL like .* \(got 17 characters\)/);
   t.false(message.includes("pw@"));
+  t.regex(problem(t, { JWT_SECRET: "  " }), /JWT_SECRET must not be blank \(got 2 characters\)/);
 });
 
 test("every problem is reported at once", (t) => {
@@ -164,10 +171,7 @@ test("a provider's credentials come all together or not at all, naming the missi
 });
 
 test("JWT_SECRET is required once PSP credentials are given, and used when set", (t) => {
-  t.regex(
-    problem(t, { ...STRIPE }),
-    /JWT_SECRET must be set .* when PSP credentials are configured/,
-  );
+  t.regex(problem(t, { ...STRIPE }), /JWT_SECRET must be set when PSP credentials are configured/);
   t.regex(problem(t, { ...HYPERSWITCH }), /JWT_SECRET must be set/);
   const config = loadConfig({ ...HYPERSWITCH, ...STRIPE, JWT_SECRET: SECRET });
   t.is(config.jwtSecret, SECRET);
@@ -270,4 +274,24 @@ test("an operator command still rejects every invalid variable and half of a pro
   });
   t.is(webhookOnly.stripe, null);
   t.is(webhookOnly.hyperswitch, null);
+});
+
+test("any non-blank JWT_SECRET is accepted, real PSPs or not (SPEC §3 asks for no length)", (t) => {
+  for (const secret of ["short", "x", "s".repeat(31)]) {
+    const config = loadConfig({ ...HYPERSWITCH, ...STRIPE, JWT_SECRET: secret });
+    t.is(config.jwtSecret, secret);
+    t.false(config.jwtSecretIsDevDefault);
+  }
+});
+
+test("a JWT_SECRET shorter than HS256's 256 bits draws a warning naming its length, never the secret", (t) => {
+  const warning = weakJwtSecretWarning({ jwtSecret: "hunter2" });
+  t.regex(warning ?? "", /^JWT_SECRET is 7 bytes: HS256 wants at least 32 bytes \(256 bits,/);
+  t.false(warning?.includes("hunter2"));
+  t.truthy(weakJwtSecretWarning({ jwtSecret: "s".repeat(31) }));
+  t.is(weakJwtSecretWarning({ jwtSecret: "s".repeat(32) }), null);
+  t.is(weakJwtSecretWarning({ jwtSecret: SECRET }), null);
+  // The key is the secret's UTF-8 bytes: 16 two-byte characters make 32 bytes.
+  t.is(weakJwtSecretWarning({ jwtSecret: "é".repeat(16) }), null);
+  t.is(weakJwtSecretWarning({ jwtSecret: DEV_JWT_SECRET }), null);
 });

@@ -32,6 +32,8 @@ export interface RunningApp {
 
 export interface TestAppOptions {
   logger?: Logger;
+  /** (Default: TEST_JWT_SECRET) */
+  jwtSecret?: string;
   /** A database made beforehand (e.g. for flows bound to it); dropped by stop() all the same. */
   db?: TestDatabase;
   /** The flows behind the PSP-calling mutations; without them those mutations do not exist. */
@@ -44,7 +46,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<Runnin
   const db = options.db ?? (await createTestDatabase());
   // Port 0: any free port. Few jobs run here, so a small pool is plenty.
   const config: Config = {
-    ...loadConfig({ JWT_SECRET: TEST_JWT_SECRET, WORKER_CONCURRENCY: "2" }),
+    ...loadConfig({
+      JWT_SECRET: options.jwtSecret ?? TEST_JWT_SECRET,
+      WORKER_CONCURRENCY: "2",
+    }),
     port: 0,
   };
   const app = createApp({
