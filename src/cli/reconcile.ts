@@ -1,13 +1,13 @@
 /**
  * `settle reconcile [--since <ISO date | 7d | 12h | 30m>]` (SPEC §8): our rows
- * against the PSPs' lists since a moment (default 7 days ago): orders' payments
- * and refunds against Hyperswitch (reconcile-hyperswitch.ts), seller transfers,
- * reversals and payouts against Stripe (reconcile-stripe.ts). Each provider is
- * reconciled when its credentials are configured; one that is not is said to be
- * skipped, and none at all is an error. Prints a summary per kind and the first
- * mismatches, and stores every mismatch under one run id in one transaction, with
- * the run itself, so that ops.reconciliation_mismatches shows the latest run (empty
- * when it was clean). Read-only towards the PSPs and our money rows: a re-run just
+ * against the PSPs' lists since a moment (default 7 days ago): orders' payments,
+ * refunds and subscription invoices against Hyperswitch (reconcile-hyperswitch.ts,
+ * reconcile-invoices.ts), seller transfers, reversals and payouts against Stripe
+ * (reconcile-stripe.ts). Each provider is reconciled when its API credentials are
+ * configured; one that is not is said to be skipped, and none at all is an error.
+ * Prints a summary per kind and the first mismatches, and stores every mismatch
+ * under one run id in one transaction, with the run itself, so that
+ * ops.reconciliation_mismatches shows the latest run (empty when it was clean). Read-only towards the PSPs and our money rows: a re-run just
  * adds a run. Exit 3 when any mismatch was found, so a cron job can alert on it.
  */
 import { Command, InvalidArgumentError } from "commander";
@@ -45,7 +45,7 @@ export function parseSince(value: string, now = Date.now()): Date {
 export function reconcileCommand(): Command {
   return new Command("reconcile")
     .description(
-      "Compare our payments and refunds with Hyperswitch's lists, and our transfers, reversals and payouts with Stripe's, and record the mismatches.",
+      "Compare our payments, refunds and subscription invoices with Hyperswitch's lists, and our transfers, reversals and payouts with Stripe's, and record the mismatches.",
     )
     .option(
       "--since <when>",
@@ -65,8 +65,12 @@ export function reconcileCommand(): Command {
         "reversals and payouts, when STRIPE_SECRET_KEY is set (and STRIPE_API_BASE for a non-Stripe",
         "endpoint). A provider without credentials is skipped and the output says so; at least one",
         "is needed. The server's JWT_SECRET and webhook secrets are not needed. Also needs the",
-        "database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR. Payments of",
-        "subscription invoices are recognised and counted, not compared yet.",
+        "database: DATABASE_URL or the embedded cluster of SETTLE_DATA_DIR.",
+        "",
+        "Payments of subscription invoices (payment_id = invoice id, <id>_<k> for retry k) are",
+        "compared with subscription_invoices: each attempt for the invoice's amount, at most one",
+        "attempt that took the money (two is status_differs: charged twice), and the invoice paid",
+        "exactly when one did.",
         "",
         "Exit codes: 0 no mismatch, 1 failed (nothing stored), 2 bad usage, 3 mismatches found.",
       ].join("\n"),

@@ -178,6 +178,12 @@ test("reconcile --help documents the exit codes; a bad --since exits 2; no PSP c
   t.regex(help.output, /--since <when>/);
   t.regex(help.output, /3 mismatches found/);
   t.regex(help.output, /Hyperswitch payments .* and refunds/);
+  // Invoice payments are compared (reconcile-invoices.ts), not merely counted.
+  t.regex(
+    help.output,
+    /Payments of subscription invoices \([^)]*\) are\s+compared with subscription_invoices/,
+  );
+  t.notRegex(help.output, /not compared yet/);
   for (const since of ["yesterday", "2999-01-01", "7"]) {
     const bad = await settle(w, ["reconcile", "--since", since]);
     t.is(bad.code, 2, bad.output);
