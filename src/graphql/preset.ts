@@ -3,7 +3,8 @@
  * Postgres role (RLS decides what each role sees), custom mutations only (the
  * SECURITY DEFINER functions; generated CRUD is hidden because writes must go
  * through the functions that check the caller), row uuids as ids, and errors
- * mapped to stable codes.
+ * mapped to stable codes (errors.ts for execution, request-errors.ts for
+ * documents and variables that are not valid).
  */
 import "postgraphile";
 import type { Pool } from "pg";
@@ -16,6 +17,7 @@ import { makeMaskError } from "./errors.ts";
 import { makeFlowMutationsPlugin } from "./flow-mutations.ts";
 import { makeJwtPlugin } from "./jwt-plugin.ts";
 import { makePayoutMutationsPlugin } from "./payout-mutations.ts";
+import { RequestErrorsPlugin } from "./request-errors.ts";
 import { RELAY_NODE_PLUGINS, RowIdsPlugin } from "./row-ids.ts";
 import { makeSubscriptionMutationsPlugin } from "./subscription-mutations.ts";
 
@@ -59,6 +61,7 @@ export function makeSettlePreset({
     disablePlugins: [...RELAY_NODE_PLUGINS, "SubscriptionPlugin"],
     plugins: [
       RowIdsPlugin,
+      RequestErrorsPlugin,
       makeJwtPlugin(authenticate),
       ...(flows
         ? [

@@ -161,7 +161,11 @@ export interface GraphQLResponse {
   status: number;
   body: {
     data?: Record<string, unknown> | null;
-    errors?: { message: string; extensions?: Record<string, unknown> }[];
+    errors?: {
+      message: string;
+      locations?: { line: number; column: number }[];
+      extensions?: Record<string, unknown>;
+    }[];
   };
 }
 
@@ -172,12 +176,16 @@ export async function graphql(
     token,
     authorization,
     variables,
-  }: { token?: string; authorization?: string; variables?: object } = {},
+    accept = "application/json",
+  }: {
+    token?: string;
+    authorization?: string;
+    variables?: object;
+    /** application/graphql-response+json: request errors are HTTP 400 instead of 200. */
+    accept?: string;
+  } = {},
 ): Promise<GraphQLResponse> {
-  const headers: Record<string, string> = {
-    "content-type": "application/json",
-    accept: "application/json",
-  };
+  const headers: Record<string, string> = { "content-type": "application/json", accept };
   const auth = authorization ?? (token ? `Bearer ${token}` : undefined);
   if (auth) headers.authorization = auth;
   const response = await fetch(`${url}/graphql`, {
