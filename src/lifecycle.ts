@@ -2,7 +2,9 @@
  * Process lifecycle for the long-running entry points (main.ts, worker-main.ts):
  * validated configuration or a one-line reason to stop; resources registered as
  * they start and stopped in reverse order on SIGTERM/SIGINT/SIGHUP or when a part
- * dies; exit 0 after a clean shutdown, 1 otherwise.
+ * dies; exit 0 after a clean shutdown, 1 otherwise. A second signal during the
+ * shutdown exits at once (1), unless it is the first one arriving again (see
+ * duringShutdown).
  */
 import { type Config, ConfigError, loadConfig } from "./config.ts";
 import { isConnectionLoss } from "./connection-loss.ts";
@@ -36,10 +38,39 @@ export interface Service {
   fail(reason: string, error?: unknown): void;
 }
 
+/** How long a repeat of the signal that started the shutdown counts as that same request. */
+export const DUPLICATE_SIGNAL_WINDOW_MS = 1_000;
+
+export interface ReceivedSignal {
+  signal: NodeJS.Signals;
+  /** A monotonic time in ms (performance.now()). */
+  at: number;
+}
+
+/**
+ * What a signal that arrives during shutdown means. One Ctrl-C reaches this
+ * process more than once: the terminal signals the whole process group, and tsx
+ * (under `npm start` / `npm run worker`) signals its child again when the child
+ * takes more than 30 ms to acknowledge the first. So the same signal within
+ * DUPLICATE_SIGNAL_WINDOW_MS of the one that started the shutdown is that same
+ * request; a later one (a deliberate second Ctrl-C), another signal, or any
+ * signal during a shutdown that no signal started (a failure) means "exit now".
+ */
+export function duringShutdown(
+  first: ReceivedSignal | null,
+  next: ReceivedSignal,
+  windowMs = DUPLICATE_SIGNAL_WINDOW_MS,
+): "same-request" | "exit-now" {
+  if (first === null || first.signal !== next.signal) return "exit-now";
+  return next.at - first.at < windowMs ? "same-request" : "exit-now";
+}
+
 export function runService(logger: Logger, start: (service: Service) => Promise<void>): void {
   const log = logger.child({ component: "lifecycle" });
   const stops: { name: string; stop: () => Promise<unknown> }[] = [];
   let shuttingDown = false;
+  /** The signal that started the shutdown, if one did. */
+  let firstSignal: ReceivedSignal | null = null;
 
   const started = start({
     onStop: (name, stop) => stops.push({ name, stop }),
@@ -94,11 +125,24 @@ export function runService(logger: Logger, start: (service: Service) => Promise<
 
   for (const signal of SIGNALS) {
     process.on(signal, () => {
+      const received: ReceivedSignal = { signal, at: performance.now() };
       if (!shuttingDown) {
+        firstSignal = received;
         void shutdown(0, signal);
         return;
       }
-      log.warn({ signal }, "second signal during shutdown: exiting now");
+      const first = firstSignal;
+      if (first && duringShutdown(first, received) === "same-request") {
+        log.info(
+          { signal, afterMs: Math.round(received.at - first.at) },
+          "the same signal again at once: one request (a terminal signals the whole process group, and tsx relays it), so shutdown continues; sending it again later exits now",
+        );
+        return;
+      }
+      log.warn(
+        { signal, firstSignal: first?.signal },
+        "second signal during shutdown: exiting now",
+      );
       process.exit(1);
     });
   }
