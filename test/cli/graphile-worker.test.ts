@@ -4,7 +4,8 @@
  * test, reached over HTTP like real ones) on a migrated test database:
  * --once completes a transfer whose job the database enqueued; without PSP
  * credentials it refuses to start unless SETTLE_ALLOW_FAKE_PSPS=1; paused
- * reversals leave their jobs alone; and in continuous mode the crontab's
+ * reversals leave their jobs alone; WORKER_CONCURRENCY sets how many jobs run at
+ * once unless -j does; and in continuous mode the crontab's
  * sweeper line and the self-rescheduling sweeper keep exactly one sweeper job.
  */
 import { randomBytes } from "node:crypto";
@@ -234,6 +235,66 @@ test("REVERSAL_WORKER_ENABLED=false leaves reversal jobs waiting while the rest 
     (await jobs(w.pool)).map((job) => [job.task_identifier, job.attempts]),
     [["transfer_reversals__reverse", 0]],
   );
+});
+
+/** The most jobs graphile-worker held locked at once while `cli` ran. */
+async function mostJobsAtOnce(pool: pg.Pool, cli: ReturnType<typeof graphileWorker>) {
+  let most = 0;
+  while (cli.process.exitCode === null && cli.process.signalCode === null) {
+    const { rows } = await pool.query<{ locked: number }>(
+      "select count(*)::int as locked from graphile_worker.jobs where locked_at is not null",
+    );
+    most = Math.max(most, rows[0]!.locked);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return most;
+}
+
+const runsJobsAtOnce = test.macro({
+  title: (_, how: string) => `--once ${how}`,
+  async exec(t, _how: string, args: string[], extraEnv: NodeJS.ProcessEnv, expected: number) {
+    t.timeout(120_000);
+    const w = await world(t);
+    for (let i = 0; i < 5; i++) await paidOrder(w.pool);
+    // Each transfer waits at Stripe long enough for every free worker to take a job meanwhile.
+    w.stripe.inject({
+      method: "POST",
+      path: "/v1/transfers",
+      times: null,
+      fault: { kind: "latency", ms: 2_000 },
+    });
+
+    const cli = graphileWorker(["-c", w.db.url, "--once", ...args], pspEnv(w, extraEnv));
+    const most = await mostJobsAtOnce(w.pool, cli);
+    const { code } = await cli.exited(60_000);
+
+    t.is(code, 0, cli.output());
+    t.is(most, expected, cli.output());
+    t.is(w.stripe.transfers().length, 5, "every transfer was made");
+  },
+});
+
+// SPEC §3 WORKER_CONCURRENCY, through graphile.config.ts (graphile-worker's own default is 1).
+test(runsJobsAtOnce, "runs WORKER_CONCURRENCY jobs at once", [], { WORKER_CONCURRENCY: "3" }, 3);
+test(
+  runsJobsAtOnce,
+  "-j wins over WORKER_CONCURRENCY",
+  ["-j", "2"],
+  { WORKER_CONCURRENCY: "3" },
+  2,
+);
+
+test("an invalid WORKER_CONCURRENCY stops the CLI with a message naming it", async (t) => {
+  t.timeout(60_000);
+  const env = {
+    ...cleanEnv(/^(DATABASE_URL|PG[A-Z]+|JWT_SECRET|HYPERSWITCH_|STRIPE_|SETTLE_)/),
+    WORKER_CONCURRENCY: "0",
+  };
+  // Stopped before any connection: the database named here does not exist.
+  const cli = graphileWorker(["-c", "postgres://nobody@127.0.0.1:1/none", "--once"], env);
+  const { code } = await cli.exited(30_000);
+  t.is(code, 1, cli.output());
+  t.regex(cli.output(), /^Invalid configuration: WORKER_CONCURRENCY .*\(got "0"\)$/m);
 });
 
 /**
