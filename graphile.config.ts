@@ -12,7 +12,7 @@
  *   than this build);
  * - the PSPs: HYPERSWITCH_BASE_URL, HYPERSWITCH_API_KEY, HYPERSWITCH_WEBHOOK_SECRET,
  *   STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET (STRIPE_API_BASE for a non-Stripe host),
- *   and then JWT_SECRET (at least 32 characters), which the configuration requires
+ *   and then JWT_SECRET, which the configuration requires
  *   whenever PSP credentials are set. Without PSP credentials the CLI stops with a
  *   message naming them, instead of starting fakes in this process as `npm start`
  *   does: those fakes would hold none of the payments the API made through its

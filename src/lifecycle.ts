@@ -13,10 +13,16 @@ import { type Logger, logger } from "./log.ts";
 
 const SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
-/** Prints why the configuration is invalid and exits: nothing has started yet. */
-export function loadConfigOrExit(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
+/**
+ * Prints why the configuration is invalid and exits: nothing has started yet.
+ * `load` is the server's loader unless a command needs less (loadOperatorConfig).
+ */
+export function loadConfigOrExit<C = Readonly<Config>>(
+  load: (env: NodeJS.ProcessEnv) => C = loadConfig as (env: NodeJS.ProcessEnv) => C,
+  env: NodeJS.ProcessEnv = process.env,
+): C {
   try {
-    return loadConfig(env);
+    return load(env);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);

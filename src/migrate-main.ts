@@ -1,15 +1,18 @@
 /**
  * `npm run migrate`: applies sql/ (graphile-worker's schema, then ours) to
  * DATABASE_URL, or to the embedded cluster in SETTLE_DATA_DIR when it is unset.
- * Idempotent: a second run applies nothing. Prints what it did.
+ * Idempotent: a second run applies nothing. Prints what it did. It needs the
+ * database only: PSP settings, if set, are checked for form but not required to be
+ * complete (loadOperatorConfig).
  */
 import pg from "pg";
+import { loadOperatorConfig } from "./config.ts";
 import { openDatabase } from "./database.ts";
 import { migrate, migrationStatus } from "./db/migrate.ts";
 import { loadConfigOrExit } from "./lifecycle.ts";
 import { logger } from "./log.ts";
 
-const config = loadConfigOrExit();
+const config = loadConfigOrExit(loadOperatorConfig);
 logger.level = config.logLevel;
 
 const database = await openDatabase(config, logger);
