@@ -55,9 +55,9 @@ export interface ReceivedSignal {
 
 /**
  * What a signal that arrives during shutdown means. One Ctrl-C reaches this
- * process more than once: the terminal signals the whole process group, and tsx
- * (under `npm start` / `npm run worker`) signals its child again when the child
- * takes more than 30 ms to acknowledge the first. So the same signal within
+ * process more than once: the terminal signals the whole process group, and a
+ * wrapper in that group may pass it on again (npm; tsx, which signals its child
+ * again when the child takes more than 30 ms to acknowledge). So the same signal within
  * DUPLICATE_SIGNAL_WINDOW_MS of the one that started the shutdown is that same
  * request; a later one (a deliberate second Ctrl-C), another signal, or any
  * signal during a shutdown that no signal started (a failure) means "exit now".
@@ -141,7 +141,7 @@ export function runService(logger: Logger, start: (service: Service) => Promise<
       if (first && duringShutdown(first, received) === "same-request") {
         log.info(
           { signal, afterMs: Math.round(received.at - first.at) },
-          "the same signal again at once: one request (a terminal signals the whole process group, and tsx relays it), so shutdown continues; sending it again later exits now",
+          "the same signal again at once: one request (a terminal signals the whole process group, and a wrapper may relay it), so shutdown continues; sending it again later exits now",
         );
         return;
       }
