@@ -25,6 +25,8 @@ interface Scenario {
   create(pool: pg.Pool): Promise<string>;
   /** Columns a row must carry in `to` (PSP ids), set in the same UPDATE. */
   extra?(to: string): string;
+  /** What must exist before the row may enter `to` (a transfer's reversals). */
+  before?(pool: pg.Pool, id: string, to: string): Promise<void>;
 }
 
 const fill = (col: string, prefix: string) =>
@@ -97,6 +99,25 @@ const SCENARIOS: Record<string, Scenario> = {
       ["completed", "partially_reversed", "reversed"].includes(to)
         ? fill("stripe_transfer_id", "tr_")
         : "",
+    // A transfer is (partially_)reversed only as far as its reversed reversals go
+    // (000045): 100 more for each partial step, the rest for `reversed`. Loaded
+    // as data (triggers off), so that the UPDATE under test is what moves it.
+    before: async (pool, id, to) => {
+      if (to !== "partially_reversed" && to !== "reversed") return;
+      await tx(pool, async (c) => {
+        await c.query("set local session_replication_role = replica");
+        await c.query(
+          `insert into settle.transfer_reversals (seller_transfer_id, amount, status, stripe_reversal_id)
+           select t.id, case when $2 = 'reversed' then t.amount - coalesce(r.done, 0) else 100 end,
+                  'reversed', 'trr_' || replace(gen_random_uuid()::text, '-', '')
+           from settle.seller_transfers t
+           left join (select seller_transfer_id, sum(amount) as done from settle.transfer_reversals
+                      where status = 'reversed' group by seller_transfer_id) r on r.seller_transfer_id = t.id
+           where t.id = $1 and ($2 <> 'reversed' or t.amount > coalesce(r.done, 0))`,
+          [id, to],
+        );
+      });
+    },
   },
   transfer_reversals: {
     create: async (pool) => {
@@ -146,8 +167,10 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
-function move(pool: pg.Pool, entity: string, id: string, to: string) {
-  const extra = SCENARIOS[entity]!.extra?.(to) ?? "";
+async function move(pool: pg.Pool, entity: string, id: string, to: string) {
+  const scenario = SCENARIOS[entity]!;
+  await scenario.before?.(pool, id, to);
+  const extra = scenario.extra?.(to) ?? "";
   return pool.query(`update settle.${entity} set status = $2${extra} where id = $1`, [id, to]);
 }
 
@@ -233,6 +256,51 @@ for (const [entity, machine] of Object.entries(MACHINES)) {
     });
   }
 }
+
+test("seller_transfers: (partially_)reversed only as far as its reversed reversals go; a legacy import is exempt", async (t) => {
+  const { pool } = t.context;
+  const id = await SCENARIOS.seller_transfers!.create(pool);
+  await move(pool, "seller_transfers", id, "completed");
+  const bare = (to: string) =>
+    pool.query("update settle.seller_transfers set status = $2 where id = $1", [id, to]);
+  await rejectsWith(
+    t,
+    bare("reversed"),
+    "ILTRN",
+    new RegExp(
+      `seller_transfers ${id}: completed -> reversed: its reversed reversals cover 0 of 900`,
+    ),
+  );
+  await rejectsWith(t, bare("partially_reversed"), "ILTRN", /cover 0 of 900/);
+  await tx(pool, async (c) => {
+    await c.query("set local session_replication_role = replica");
+    await c.query(
+      "insert into settle.transfer_reversals (seller_transfer_id, amount, status, stripe_reversal_id) values ($1, 300, 'reversed', 'trr_follow1')",
+      [id],
+    );
+  });
+  await rejectsWith(t, bare("reversed"), "ILTRN", /cover 300 of 900/);
+  await bare("partially_reversed");
+
+  const { orderId, sellerId } = await orderFor(pool);
+  const legacy = await one(
+    pool,
+    `insert into settle.seller_transfers (order_id, seller_id, amount, currency, status, legacy_import, stripe_transfer_id)
+     values ($1, $2, 900, 'EUR', 'completed', true, 'tr_legacy_follow1') returning id`,
+    [orderId, sellerId],
+  );
+  await pool.query("update settle.seller_transfers set status = 'reversed' where id = $1", [
+    legacy,
+  ]);
+  const { rows } = await pool.query(
+    "select status from settle.seller_transfers where id = any($1) order by status",
+    [[id, legacy]],
+  );
+  t.deepEqual(
+    rows.map((r) => r.status),
+    ["partially_reversed", "reversed"],
+  );
+});
 
 test("seller_transfers: a legacy import may be inserted in completed without a Stripe id", async (t) => {
   const { pool } = t.context;
