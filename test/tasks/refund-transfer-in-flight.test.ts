@@ -66,6 +66,42 @@ test("a transfer whose job a dead worker holds is reversed, not cancelled; once 
   t.is(atStripe?.amount_reversed, 700, "the seller gave the refunded share back");
 });
 
+test("a transfer whose run made its call and then lost its transaction (job failed, not locked) is reversed, not shrunk", async (t) => {
+  const w = await world(t);
+  const o = await paidOrder(w, [{ amount: 700 }]);
+  const id = o.transferIds[0]!;
+  // The run's call reached Stripe; then the database went away before its commit,
+  // and graphile-worker recorded the run as failed: attempted, unlocked, due later.
+  await w.deps.stripe.createTransfer(id, {
+    amount: 700,
+    currency: "EUR",
+    destination: o.accounts[0]!,
+    transferGroup: o.orderId,
+    metadata: { order_id: o.orderId, seller_transfer_id: id },
+  });
+  const { rowCount } = await w.pool.query(
+    `update graphile_worker._private_jobs
+     set attempts = 1, last_error = 'Connection terminated unexpectedly', run_at = now() + interval '3 seconds'
+     where key = $1 and locked_at is null`,
+    [`seller_transfers:${id}`],
+  );
+  t.is(rowCount, 1);
+  await refundAll(w, o, 300);
+  t.like(await row<{ status: string; amount: string }>(w, "seller_transfers", id), {
+    status: "pending",
+    amount: "700",
+  });
+  const { rows: reversals } = await w.pool.query(
+    "select id, amount::int from settle.transfer_reversals where seller_transfer_id = $1",
+    [id],
+  );
+  t.like(reversals[0], { amount: 300 });
+  // The retry sends the same key with the same amount: Stripe replays the transfer.
+  await makeCreateTransfer(w.deps)({ id }, noHelpers);
+  t.is((await row<{ status: string }>(w, "seller_transfers", id)).status, "completed");
+  t.is(w.stripeFake.transfers().length, 1);
+});
+
 test("without a taken job, a refund still cancels a transfer not made yet", async (t) => {
   const w = await world(t);
   const o = await paidOrder(w, [{ amount: 700 }]);
