@@ -4,6 +4,7 @@
 import type { DatabaseTransactionConnection, FragmentSqlToken } from "slonik";
 import { z } from "zod";
 import { type DatabasePool, sql } from "../db/slonik.ts";
+import { AUTOMATIC_RETRY_WINDOW_MS } from "./backoff.ts";
 
 /** Names the worker task in the audit trail (settle.state_transitions.actor = task:<name>). */
 export async function actAs(tx: DatabaseTransactionConnection, task: string): Promise<void> {
@@ -38,6 +39,14 @@ export const STRIPE_PACING = 0.97;
 export const stripeSlotsColumn = (perSecond: number, calls: FragmentSqlToken): FragmentSqlToken =>
   sql.fragment`(select max(settle_private.take_rate_slot('stripe', ${perSecond * STRIPE_PACING}))
                 from generate_series(1, ${calls})) as wait`;
+
+/**
+ * The Stripe calls a transfer or reversal run will make: one, or two when it looks
+ * its object up first (an unknown outcome, or a row past the key window that a
+ * crashed run may have sent; see pastKeyWindow). `now` is the task's clock.
+ */
+export const callsOfKeyedRun = (now: number): FragmentSqlToken =>
+  sql.fragment`case when outcome_unknown or created_at < to_timestamp(${(now - AUTOMATIC_RETRY_WINDOW_MS) / 1000}) then 2 else 1 end`;
 
 /** Sleeps the wait a stripeSlotsColumn gave. */
 export async function waitForStripeSlots(seconds: number): Promise<void> {

@@ -20,6 +20,7 @@ import { sql } from "../db/slonik.ts";
 import { decideAfterPspFailure, pastKeyWindow } from "../flows/backoff.ts";
 import {
   actAsColumn,
+  callsOfKeyedRun,
   keyFor,
   NO_SILENT_RERUN,
   stripeSlotAt,
@@ -60,10 +61,7 @@ export function makeCreateTransfer(deps: TaskDeps): Task {
     // reserved in the shared budget before the row is locked, with the check
     // that the row is due; the run sleeps until the slot once the row is locked.
     const due = await deps.db.maybeOne(sql.type(Due)`
-      select ${stripeSlotsColumn(
-        deps.config.stripeMaxRequestsPerSecond,
-        sql.fragment`case when outcome_unknown then 2 else 1 end`,
-      )} from settle.seller_transfers
+      select ${stripeSlotsColumn(deps.config.stripeMaxRequestsPerSecond, callsOfKeyedRun(now()))} from settle.seller_transfers
       where id = ${id} and status in ('pending', 'failed') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
     const slotAt = stripeSlotAt(due.wait);

@@ -26,6 +26,7 @@ import { sql } from "../db/slonik.ts";
 import { decideAfterPspFailure, pastKeyWindow } from "../flows/backoff.ts";
 import {
   actAsColumn,
+  callsOfKeyedRun,
   keyFor,
   NO_SILENT_RERUN,
   stripeSlotAt,
@@ -72,10 +73,7 @@ export function makeReverseTransfer(deps: TaskDeps): Task {
     // reserved in the shared budget before the row is locked, with the check
     // that the row is due; the run sleeps until the slot once the row is locked.
     const due = await deps.db.maybeOne(sql.type(Due)`
-      select ${stripeSlotsColumn(
-        deps.config.stripeMaxRequestsPerSecond,
-        sql.fragment`case when outcome_unknown then 2 else 1 end`,
-      )} from settle.transfer_reversals
+      select ${stripeSlotsColumn(deps.config.stripeMaxRequestsPerSecond, callsOfKeyedRun(now()))} from settle.transfer_reversals
       where id = ${id} and status in ('pending') and coalesce(next_retry_at, '-infinity') <= to_timestamp(${(now() + 1_000) / 1000})`);
     if (!due) return;
     const slotAt = stripeSlotAt(due.wait);
